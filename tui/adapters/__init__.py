@@ -1,0 +1,1 @@
+"""Thin adapters over the outside world (Ollama, GGUF files, NVML, IMAP, WhisperX, SQLite)."""

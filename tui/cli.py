@@ -1,0 +1,212 @@
+"""The `triage-tui` command: the dashboard by default, plus plan, modelfile and doctor.
+
+Exit codes: 0 success; 1 the plan does not keep the headroom target, or a doctor check
+failed, or the Modelfile was not written; 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+DEFAULT_MODELFILE = Path("modelfiles/Modelfile.triage")
+
+
+def _add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--llm", metavar="NAME|PATH.gguf",
+                        help="Ollama model name, GGUF file, or a built-in table entry "
+                             "(default: [ollama] base_model)")
+    parser.add_argument("--gpu-gib", type=float, help="card size in GiB (default: NVML)")
+    ctx = parser.add_mutually_exclusive_group()
+    ctx.add_argument("--num-ctx", type=int, help="context to plan for (default: [budget])")
+    ctx.add_argument("--headroom-gib", type=float,
+                     help="solve for the largest num_ctx that keeps this headroom")
+    parser.add_argument("--kv-type", choices=["f16", "q8_0", "q4_0"])
+    parser.add_argument("--parallel", type=int, help="OLLAMA_NUM_PARALLEL")
+    parser.add_argument("--flash-attention", action=argparse.BooleanOptionalAction,
+                        default=None, help="OLLAMA_FLASH_ATTENTION")
+    parser.add_argument("--whisper", metavar="MODEL", help="tiny … large-v3, turbo")
+    parser.add_argument("--compute-type", choices=["float16", "int8_float16", "int8", "float32"])
+    parser.add_argument("--batch-size", type=int, help="WhisperX batch size")
+    parser.add_argument("--no-whisper", action="store_true", help="plan the LLM alone")
+    parser.add_argument("--offline", action="store_true",
+                        help="do not ask Ollama for the model's shape")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="triage-tui",
+        description="Transcripts, email triage and the GPU budget on one terminal screen.",
+    )
+    parser.add_argument("--config", type=Path, metavar="PATH",
+                        help="config file (default: $TRIAGE_TUI_CONFIG, then the XDG config dir)")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("run", help="the dashboard (the default)")
+
+    plan = sub.add_parser("plan", help="the GPU budget and the num_ctx cap")
+    _add_plan_arguments(plan)
+    plan.add_argument("--json", action="store_true", help="machine-readable output")
+    plan.add_argument("--export", choices=["vllm", "trtllm"],
+                      help="the same budget as serving-engine flags")
+
+    modelfile = sub.add_parser("modelfile", help="write modelfiles/Modelfile.triage from the plan")
+    _add_plan_arguments(modelfile)
+    modelfile.add_argument("--output", type=Path,
+                           help="default: modelfiles/Modelfile.triage in the current directory")
+    modelfile.add_argument("--force", action="store_true",
+                           help="write even when the plan misses the headroom target")
+
+    doctor = sub.add_parser("doctor", help="check GPU, Ollama, IMAP, folders, models, ffmpeg")
+    doctor.add_argument("--json", action="store_true")
+    return parser
+
+
+def _plan_options(args: argparse.Namespace):  # -> PlanOptions, imported lazily
+    from tui.plan_service import PlanOptions
+
+    return PlanOptions(
+        llm=args.llm, gpu_gib=args.gpu_gib, num_ctx=args.num_ctx, headroom_gib=args.headroom_gib,
+        kv_type=args.kv_type, parallel=args.parallel, flash_attention=args.flash_attention,
+        whisper=args.whisper, compute_type=args.compute_type, batch_size=args.batch_size,
+        no_whisper=args.no_whisper, offline=args.offline,
+    )
+
+
+def _validate_plan_arguments(args: argparse.Namespace) -> str | None:
+    for name in ("num_ctx", "parallel", "batch_size"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            return f"--{name.replace('_', '-')} must be positive"
+    for name in ("gpu_gib", "headroom_gib"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            return f"--{name.replace('_', '-')} must not be negative"
+    return None
+
+
+def _cmd_plan(args: argparse.Namespace, config) -> int:
+    from rich.console import Console
+
+    from tui.plan_report import export_text, plan_table, plan_to_json
+    from tui.plan_service import make_plan
+    from tui.planner.export import EXPORTERS
+
+    result = make_plan(config, _plan_options(args))
+    export = EXPORTERS[args.export](result.plan) if args.export else None
+    if args.json:
+        print(json.dumps(plan_to_json(result, export), indent=2))
+    else:
+        console = Console()
+        console.print(plan_table(result))
+        if export is not None:
+            console.print()
+            console.print(export_text(export), markup=False, highlight=False)
+    return EXIT_OK if result.plan.fits else EXIT_FAILED
+
+
+def _cmd_modelfile(args: argparse.Namespace, config) -> int:
+    from tui.modelfile import ModelfileSettings, render_modelfile
+    from tui.plan_service import make_plan
+    from tui.prompts import TRIAGE_SYSTEM_PROMPT
+
+    result = make_plan(config, _plan_options(args))
+    plan = result.plan
+    if not plan.fits and not args.force:
+        print(f"not written: num_ctx {plan.request.num_ctx} leaves "
+              f"{plan.headroom_bytes / 2**30:.2f} GiB, under the "
+              f"{plan.request.headroom_target_bytes / 2**30:.2f} GiB target "
+              "(see `triage-tui plan`; --force writes anyway)", file=sys.stderr)
+        return EXIT_FAILED
+    path = args.output or DEFAULT_MODELFILE
+    existing = path.read_text(encoding="utf-8") if path.exists() else None
+    settings = ModelfileSettings(
+        base_model=config.ollama.base_model,
+        num_ctx=plan.request.num_ctx,
+        system_prompt=config.ollama.system_prompt or TRIAGE_SYSTEM_PROMPT,
+        temperature=config.ollama.temperature,
+    )
+    rendered = render_modelfile(settings, existing)
+    if rendered == existing:
+        print(f"{path}: up to date (num_ctx {settings.num_ctx})")
+        return EXIT_OK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(rendered, encoding="utf-8")
+    temporary.replace(path)
+    print(f"{path}: written (num_ctx {settings.num_ctx}); "
+          f"build it with: ollama create {config.ollama.model} -f {path}")
+    return EXIT_OK
+
+
+def _cmd_doctor(args: argparse.Namespace, config) -> int:
+    from tui.doctor import format_result, run_checks
+
+    results = run_checks(config)
+    if args.json:
+        print(json.dumps({"config": str(config.source) if config.source else None,
+                          "checks": [r.as_dict() for r in results]}, indent=2))
+    else:
+        print(f"config: {config.source or 'built-in defaults'}")
+        for result in results:
+            print(format_result(result))
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def _cmd_run(args: argparse.Namespace, config) -> int:
+    from tui.app import make_app
+
+    make_app(config).run()
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from tui import __version__
+
+        print(f"triage-tui {__version__}")
+        return EXIT_OK
+    command = args.command or "run"
+    if command in ("plan", "modelfile"):
+        problem = _validate_plan_arguments(args)
+        if problem:
+            parser.error(problem)
+
+    from tui.config import ConfigError, load_config
+    from tui.logs import setup_logging
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"triage-tui: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(config.paths.log_file)
+
+    from tui.model_source import ModelShapeUnavailable
+    from tui.plan_service import PlanUnsatisfiable
+    from tui.planner.budget import PlanError
+    from tui.planner.whisper import UnknownWhisperModel
+
+    handlers = {"run": _cmd_run, "plan": _cmd_plan, "modelfile": _cmd_modelfile,
+                "doctor": _cmd_doctor}
+    try:
+        return handlers[command](args, config)
+    except (ModelShapeUnavailable, PlanError, UnknownWhisperModel) as error:
+        print(f"triage-tui {command}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except PlanUnsatisfiable as error:
+        print(f"triage-tui {command}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

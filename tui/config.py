@@ -1,0 +1,194 @@
+"""The typed configuration: one TOML file, every key known, every mistake named.
+
+Lookup order: `--config PATH`, then `$TRIAGE_TUI_CONFIG`, then `<XDG config>/triage-tui/
+config.toml`, then the built-in defaults (which `config/triage.toml` documents key by key).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import tomllib
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tui.paths import user_config_file
+
+CONFIG_ENV_VAR = "TRIAGE_TUI_CONFIG"
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True)
+
+
+class PathsConfig(_Section):
+    drop_folder: Path = Path("~/triage-tui/drop")
+    output_dir: Path = Path("~/triage-tui/transcripts")
+    database: Path | None = None
+    log_file: Path | None = None
+
+    @field_validator("drop_folder", "output_dir", "database", "log_file", mode="after")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+
+class ImapConfig(_Section):
+    host: str = ""
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Literal["tls", "starttls", "plain"] = "tls"
+    ca_file: Path | None = None
+    username: str = ""
+    password_env: str = "TRIAGE_TUI_IMAP_PASSWORD"
+    password_command: str = ""
+    keyring_service: str = "triage-tui"
+    folder: str = "INBOX"
+    archive_folder: str = "Archive"
+    idle_renew_seconds: int = Field(default=540, ge=30, le=1740)
+    poll_seconds: int = Field(default=60, ge=5)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("ca_file", mode="after")
+    @classmethod
+    def _expand_ca_file(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host and self.username)
+
+
+class OllamaConfig(_Section):
+    host: str = "http://127.0.0.1:11434"
+    model: str = "triage"
+    base_model: str = "devstral-small:latest"
+    keep_alive: str = "30m"
+    num_parallel: int = Field(default=1, ge=1, le=64)
+    flash_attention: bool = False
+    kv_cache_type: Literal["f16", "q8_0", "q4_0"] = "f16"
+    temperature: float = Field(default=0.1, ge=0.0, le=2.0)
+    system_prompt: str = ""
+    task_prompt: str = "Analyze my background email triage."
+    timeout_seconds: float = Field(default=300.0, gt=0)
+
+
+class WhisperxConfig(_Section):
+    model: str = "large-v3"
+    model_dir: Path | None = None
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    device_index: int = Field(default=0, ge=0)
+    compute_type: Literal["float16", "int8_float16", "int8", "float32"] = "float16"
+    batch_size: int = Field(default=8, ge=1, le=256)
+    language: str = ""
+    task: Literal["transcribe", "translate"] = "transcribe"
+    initial_prompt: str = ""
+    vad_method: Literal["pyannote", "silero"] = "pyannote"
+    vad_onset: float = Field(default=0.5, gt=0, lt=1)
+    vad_offset: float = Field(default=0.363, gt=0, lt=1)
+    chunk_size: int = Field(default=30, ge=1, le=30)
+    align: bool = True
+    align_model: str = ""
+    interpolate_method: Literal["nearest", "linear", "ignore"] = "nearest"
+    return_char_alignments: bool = False
+    diarize: bool = True
+    min_speakers: int | None = Field(default=None, ge=1)
+    max_speakers: int | None = Field(default=None, ge=1)
+    diarize_model: str = "pyannote/speaker-diarization-community-1"
+    hf_token_env: str = "HF_TOKEN"
+    threads: int = Field(default=0, ge=0)
+    output_formats: list[Literal["srt", "vtt", "txt", "tsv", "json", "aud", "all"]] = Field(
+        default_factory=lambda: ["all"]
+    )
+    highlight_words: bool = False
+    max_line_width: int | None = Field(default=None, ge=1)
+    max_line_count: int | None = Field(default=None, ge=1)
+    file_patterns: list[str] = Field(
+        default_factory=lambda: ["*.wav", "*.mp3", "*.m4a", "*.flac", "*.ogg", "*.opus",
+                                 "*.webm", "*.mp4", "*.mkv"]
+    )
+    recursive: bool = False
+    stable_seconds: float = Field(default=2.0, ge=0)
+    idle_unload_seconds: int = Field(default=0, ge=0)
+
+
+class BudgetConfig(_Section):
+    gpu_gib: float = Field(default=0.0, ge=0)
+    gpu_index: int = Field(default=0, ge=0)
+    num_ctx: int = Field(default=8192, ge=256)
+    headroom_gib: float = Field(default=2.0, ge=0)
+    warn_headroom_gib: float = Field(default=1.0, ge=0)
+    email_tokens: int = Field(default=550, ge=16)
+    generation_reserve_tokens: int = Field(default=2048, ge=0)
+    fallback_gpu_gib: float = Field(default=24.0, gt=0)
+
+
+class Config(_Section):
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    imap: ImapConfig = Field(default_factory=ImapConfig)
+    ollama: OllamaConfig = Field(default_factory=OllamaConfig)
+    whisperx: WhisperxConfig = Field(default_factory=WhisperxConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    keymap: dict[str, str] = Field(default_factory=dict)
+
+    source: Path | None = Field(default=None, exclude=True)
+
+
+def _format_validation_error(error: ValidationError, path: Path) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"])
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key")
+        else:
+            lines.append(f"  {key}: {problem['msg']} (got {problem.get('input')!r})")
+    return "\n".join(lines)
+
+
+def parse_config(data: dict[str, Any], path: Path) -> Config:
+    if "source" in data:
+        raise ConfigError(f"{path}: invalid configuration\n  source: unknown key")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_format_validation_error(error, path)) from None
+    config.source = path
+    return config
+
+
+def load_config_file(path: Path) -> Config:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config file: {error.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: config file is not UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return parse_config(data, path)
+
+
+def resolve_config_path(explicit: Path | None = None) -> Path | None:
+    """The file to load, or None when no file exists and defaults apply."""
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV_VAR)
+    if from_env:
+        return Path(from_env).expanduser()
+    default = user_config_file()
+    return default if default.exists() else None
+
+
+def load_config(explicit: Path | None = None) -> Config:
+    path = resolve_config_path(explicit)
+    if path is None:
+        return Config()
+    return load_config_file(path)

@@ -1,0 +1,203 @@
+"""`triage-tui doctor`: one line per dependency, with the fix for each failure.
+
+Each check is a plain function returning a `CheckResult`, so the dashboard's status lines
+and the CLI share them. Checks never raise: a missing GPU, Ollama or mailbox is a result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
+from tui.adapters.imap_connect import ImapConnectError, connect_imap
+from tui.adapters.nvml import GpuUnavailable, read_gpus
+from tui.adapters.ollama_models import (
+    OllamaModelMissing,
+    OllamaUnavailable,
+    server_version,
+    show_model,
+)
+from tui.adapters.whisper_models import hub_repo_for, locate_whisper_model
+from tui.config import Config
+from tui.planner.units import gib
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def check_gpu(config: Config) -> CheckResult:
+    gpus = read_gpus()
+    if isinstance(gpus, GpuUnavailable):
+        return CheckResult("GPU", False, gpus.reason, gpus.fix)
+    index = config.budget.gpu_index
+    if index >= len(gpus):
+        return CheckResult("GPU", False, f"no GPU {index}; NVML sees {len(gpus)}",
+                           "set [budget] gpu_index")
+    gpu = gpus[index]
+    return CheckResult("GPU", True, f"{gpu.name}: {gib(gpu.total_bytes):.1f} GiB total, "
+                                    f"{gib(gpu.free_bytes):.1f} GiB free")
+
+
+def check_ollama(config: Config) -> CheckResult:
+    try:
+        info = server_version(config.ollama.host, timeout=3.0)
+    except OllamaUnavailable as error:
+        return CheckResult("Ollama", False, f"not reachable: {error}",
+                           "start it with `ollama serve`, or set [ollama] host")
+    return CheckResult("Ollama", True, f"version {info.version} at {info.host}")
+
+
+def check_ollama_model(config: Config) -> CheckResult:
+    name = config.ollama.model
+    fix = (f"ollama pull {config.ollama.base_model} && "
+           f"ollama create {name} -f modelfiles/Modelfile.triage")
+    try:
+        shown = show_model(config.ollama.host, name, timeout=3.0)
+    except OllamaUnavailable as error:
+        return CheckResult("LLM model", False, f"cannot ask Ollama: {error}",
+                           "start Ollama first")
+    except OllamaModelMissing:
+        return CheckResult("LLM model", False, f"Ollama has no model {name!r}", fix)
+    num_ctx = _parameter(shown.parameters or "", "num_ctx")
+    if num_ctx is None:
+        return CheckResult("LLM model", False, f"{name!r} has no num_ctx: Ollama would pick its "
+                           "own context size", fix)
+    if num_ctx != config.budget.num_ctx:
+        return CheckResult("LLM model", False,
+                           f"{name!r} has num_ctx {num_ctx}, the budget says "
+                           f"{config.budget.num_ctx}",
+                           "triage-tui modelfile && ollama create "
+                           f"{name} -f modelfiles/Modelfile.triage")
+    return CheckResult("LLM model", True, f"{name!r} present, num_ctx {num_ctx}")
+
+
+def _parameter(parameters: str, key: str) -> int | None:
+    for line in parameters.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == key:
+            try:
+                return int(parts[1])
+            except ValueError:
+                return None
+    return None
+
+
+def check_imap(config: Config) -> CheckResult:
+    imap = config.imap
+    if not imap.enabled:
+        return CheckResult("IMAP", False, "no IMAP account configured",
+                           "set [imap] host and username in the config and the password in "
+                           f"${imap.password_env} (or password_command, or the keyring)")
+    try:
+        password = resolve_imap_password(imap)
+    except CredentialsMissing as error:
+        return CheckResult("IMAP", False, str(error),
+                           f"export {imap.password_env}=..., or set [imap] password_command")
+    try:
+        client = connect_imap(imap, password)
+    except ImapConnectError as error:
+        return CheckResult("IMAP", False, str(error),
+                           "check [imap] host, port, security and the password")
+    try:
+        capabilities = {c.decode() if isinstance(c, bytes) else str(c)
+                        for c in client.capabilities()}
+        folder = client.select_folder(imap.folder, readonly=True)
+        messages = int(folder.get(b"EXISTS", 0))
+    except Exception as error:  # imaplib raises its own error types for folder problems
+        return CheckResult("IMAP", False, f"logged in, but {imap.folder!r}: {error}",
+                           "set [imap] folder")
+    finally:
+        # The connection may already be gone; there is nothing to report about logout.
+        with contextlib.suppress(Exception):
+            client.logout()
+    idle = "IDLE" if "IDLE" in capabilities else "no IDLE (polling)"
+    return CheckResult("IMAP", True, f"{imap.username}@{imap.host}: {imap.folder} has "
+                                     f"{messages} messages, {idle}")
+
+
+def check_drop_folder(config: Config) -> CheckResult:
+    folder = config.paths.drop_folder
+    if not folder.exists():
+        parent = next((p for p in folder.parents if p.exists()), None)
+        if parent is not None and os.access(parent, os.W_OK):
+            return CheckResult("Drop folder", True, f"{folder} (will be created)")
+        return CheckResult("Drop folder", False, f"{folder} does not exist and cannot be "
+                           "created", f"mkdir -p {folder}, or set [paths] drop_folder")
+    if not folder.is_dir():
+        return CheckResult("Drop folder", False, f"{folder} is not a directory",
+                           "set [paths] drop_folder to a directory")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".triage-tui-doctor-"):
+            pass
+    except OSError as error:
+        return CheckResult("Drop folder", False, f"{folder} is not writable: {error.strerror}",
+                           f"chmod u+w {folder}")
+    return CheckResult("Drop folder", True, f"{folder} is writable")
+
+
+def check_whisper_model(config: Config) -> CheckResult:
+    name = config.whisperx.model
+    found = locate_whisper_model(name, config.whisperx.model_dir)
+    if found is None:
+        return CheckResult("WhisperX model", False, f"{name!r} is not on disk",
+                           f"download it once: huggingface-cli download {hub_repo_for(name)} "
+                           "(or set [whisperx] model_dir to a CTranslate2 model)")
+    return CheckResult("WhisperX model", True, f"{name} at {found}")
+
+
+def check_ffmpeg(config: Config) -> CheckResult:
+    path = shutil.which("ffmpeg")
+    if path is None:
+        return CheckResult("ffmpeg", False, "not on PATH", "apt-get install ffmpeg")
+    try:
+        first = subprocess.run([path, "-version"], capture_output=True, text=True,
+                               timeout=10).stdout.splitlines()[:1]
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return CheckResult("ffmpeg", False, f"{path} does not run: {error}",
+                           "reinstall ffmpeg")
+    return CheckResult("ffmpeg", True, first[0] if first else path)
+
+
+CHECKS: tuple[Callable[[Config], CheckResult], ...] = (
+    check_gpu,
+    check_ollama,
+    check_ollama_model,
+    check_imap,
+    check_drop_folder,
+    check_whisper_model,
+    check_ffmpeg,
+)
+
+
+def run_checks(config: Config) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    for check in CHECKS:
+        try:
+            results.append(check(config))
+        except Exception as error:  # a check must never take the others down
+            results.append(CheckResult(check.__name__.removeprefix("check_"), False,
+                                       f"check crashed: {error!r}", "see the log file"))
+    return results
+
+
+def format_result(result: CheckResult) -> str:
+    mark = "ok  " if result.ok else "FAIL"
+    line = f"[{mark}] {result.name:<15} {result.detail}"
+    if not result.ok and result.fix:
+        line += f"\n       {'':<15} fix: {result.fix}"
+    return line
+

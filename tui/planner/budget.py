@@ -1,0 +1,243 @@
+"""The GPU budget: every component on the card, its total, and the headroom left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from tui.planner.batch_fit import EmailBatchFit, fit_email_batch
+from tui.planner.cache_types import KvCacheType
+from tui.planner.graph import estimate_graph_bytes, has_graph_formula
+from tui.planner.kv_cache import DEFAULT_NUM_BATCH, effective_cache_type, estimate_kv_cache
+from tui.planner.model_shape import ModelShape
+from tui.planner.units import GIB, MIB
+from tui.planner.whisper import (
+    ComputeType,
+    align_activation_bytes,
+    align_weights_bytes,
+    asr_activation_bytes,
+    diarize_activation_bytes,
+    diarize_weights_bytes,
+    whisper_spec,
+    whisper_weights_bytes,
+)
+
+# Ollama keeps this much free on every CUDA device for the runner's CUDA context and cuBLAS
+# workspace (`MinimumMemory` for CUDA GPUs in its discovery code).
+OLLAMA_CUDA_MINIMUM_BYTES = 457 * MIB
+# A PyTorch process's CUDA context with cuBLAS/cuDNN loaded; CTranslate2 shares it.
+TORCH_CUDA_CONTEXT_BYTES = 500 * MIB
+
+NUM_CTX_STEP = 256
+
+
+class PlanError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class WhisperRequest:
+    model: str = "large-v3"
+    compute_type: ComputeType = ComputeType.FLOAT16
+    batch_size: int = 8
+    align: bool = True
+    align_language: str | None = "en"
+    diarize: bool = True
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    shape: ModelShape
+    gpu_total_bytes: int
+    gpu_total_source: str
+    num_ctx: int = 8192
+    cache_type: KvCacheType = KvCacheType.F16
+    parallel: int = 1
+    flash_attention: bool = False
+    num_batch: int = DEFAULT_NUM_BATCH
+    whisper: WhisperRequest | None = field(default_factory=WhisperRequest)
+    headroom_target_bytes: int = 2 * GIB
+    system_prompt_tokens: int = 400
+    email_tokens: int = 550
+    generation_reserve_tokens: int = 2048
+
+    @property
+    def uses_flash_attention(self) -> bool:
+        return self.flash_attention or self.cache_type.needs_flash_attention
+
+
+@dataclass(frozen=True)
+class Component:
+    key: str
+    owner: str
+    label: str
+    bytes: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    request: PlanRequest
+    components: tuple[Component, ...]
+    email_batch: EmailBatchFit
+    notes: tuple[str, ...]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(c.bytes for c in self.components)
+
+    @property
+    def headroom_bytes(self) -> int:
+        return self.request.gpu_total_bytes - self.total_bytes
+
+    @property
+    def fits(self) -> bool:
+        return self.headroom_bytes >= self.request.headroom_target_bytes
+
+    def component(self, key: str) -> Component:
+        for component in self.components:
+            if component.key == key:
+                return component
+        raise KeyError(key)
+
+    def owner_bytes(self, owner: str) -> int:
+        return sum(c.bytes for c in self.components if c.owner == owner)
+
+    @property
+    def kv_cache_bytes(self) -> int:
+        return self.component("llm_kv_cache").bytes
+
+    @property
+    def server_env(self) -> dict[str, str]:
+        """The Ollama server settings these numbers assume."""
+        return {
+            "OLLAMA_NUM_PARALLEL": str(self.request.parallel),
+            "OLLAMA_FLASH_ATTENTION": "1" if self.request.uses_flash_attention else "0",
+            "OLLAMA_KV_CACHE_TYPE": self.request.cache_type.value,
+        }
+
+
+def _llm_components(request: PlanRequest, notes: list[str]) -> list[Component]:
+    shape = request.shape
+    cache_type = effective_cache_type(shape, request.cache_type)
+    if cache_type is not request.cache_type:
+        notes.append(
+            f"{shape.architecture} has no flash attention in Ollama: "
+            f"OLLAMA_KV_CACHE_TYPE={request.cache_type.value} falls back to f16"
+        )
+    kv = estimate_kv_cache(
+        shape, request.num_ctx, cache_type, request.parallel, request.num_batch
+    )
+    graph = estimate_graph_bytes(
+        shape, request.num_ctx, request.parallel, kv.total_bytes, request.num_batch
+    )
+    if not has_graph_formula(shape.architecture):
+        notes.append(
+            f"no graph formula for architecture {shape.architecture!r}: "
+            "used Ollama's fallback (GQA × KV cache / 6)"
+        )
+    if shape.weights_bytes is None:
+        raise PlanError(f"the size of {shape.name}'s weights is unknown (source: {shape.source})")
+    sliding = kv.sliding_layer_count
+    kv_detail = (
+        f"{shape.block_count} layers × {shape.head_count_kv_max} KV heads × "
+        f"({shape.key_length}+{shape.value_length}) × {cache_type.value} × "
+        f"{request.num_ctx} ctx × {request.parallel} slot(s)"
+    )
+    if sliding:
+        kv_detail += f"; {sliding} sliding-window layers keep {min(kv.cached_tokens)} tokens"
+    quant = f" {shape.quantization}" if shape.quantization else ""
+    return [
+        Component("llm_weights", "llm", "LLM weights", shape.weights_bytes,
+                  f"{shape.name}{quant} ({shape.source})"),
+        Component("llm_kv_cache", "llm", "KV cache (cap)", kv.total_bytes, kv_detail),
+        Component("llm_graph", "llm", "LLM compute graph", graph,
+                  f"Ollama's estimate, batch {min(request.num_ctx, request.num_batch)}"),
+        Component("llm_cuda_overhead", "llm", "Ollama CUDA reserve", OLLAMA_CUDA_MINIMUM_BYTES,
+                  "runner's CUDA context and cuBLAS workspace"),
+    ]
+
+
+def _whisper_components(whisper: WhisperRequest) -> list[Component]:
+    spec = whisper_spec(whisper.model)
+    components = [
+        Component("whisper_weights", "whisperx", "Whisper weights",
+                  whisper_weights_bytes(spec, whisper.compute_type),
+                  f"{spec.name} {whisper.compute_type.value}, "
+                  f"{spec.parameters / 1e6:.0f} M params (CTranslate2)"),
+    ]
+    # Models stay resident, but the stages run one after another in the worker, so only
+    # the largest stage's activations are ever live at once.
+    stage_peaks = {"transcription": asr_activation_bytes(spec, whisper.compute_type,
+                                                         whisper.batch_size)}
+    if whisper.align:
+        components.append(Component(
+            "whisper_align", "whisperx", "Alignment model",
+            align_weights_bytes(whisper.align_language),
+            f"wav2vec2 for {whisper.align_language or 'auto'} (float32)"))
+        stage_peaks["alignment"] = align_activation_bytes()
+    if whisper.diarize:
+        components.append(Component(
+            "whisper_diarize", "whisperx", "Diarization model", diarize_weights_bytes(),
+            "pyannote segmentation + speaker embedding (float32)"))
+        stage_peaks["diarization"] = diarize_activation_bytes()
+    peak_stage = max(stage_peaks, key=stage_peaks.__getitem__)
+    components.append(Component(
+        "whisper_activations", "whisperx", "WhisperX activations", stage_peaks[peak_stage],
+        f"peak stage: {peak_stage}, batch_size {whisper.batch_size}"))
+    components.append(Component(
+        "whisper_cuda_context", "whisperx", "WhisperX CUDA context", TORCH_CUDA_CONTEXT_BYTES,
+        "PyTorch + CTranslate2 in the worker process"))
+    return components
+
+
+def plan_budget(request: PlanRequest) -> Plan:
+    if request.num_ctx <= 0:
+        raise PlanError(f"num_ctx must be positive, got {request.num_ctx}")
+    if request.parallel <= 0:
+        raise PlanError(f"parallel must be positive, got {request.parallel}")
+    notes: list[str] = []
+    if request.cache_type.needs_flash_attention and not request.flash_attention:
+        notes.append(
+            f"OLLAMA_KV_CACHE_TYPE={request.cache_type.value} needs flash attention: "
+            "the plan sets OLLAMA_FLASH_ATTENTION=1 (without it Ollama falls back to f16)"
+        )
+    components = _llm_components(request, notes)
+    if request.whisper is not None:
+        components += _whisper_components(request.whisper)
+    if request.shape.context_length and request.num_ctx > request.shape.context_length:
+        notes.append(
+            f"num_ctx {request.num_ctx} exceeds the model's trained context "
+            f"{request.shape.context_length}"
+        )
+    email_batch = fit_email_batch(
+        request.num_ctx,
+        system_prompt_tokens=request.system_prompt_tokens,
+        email_tokens=request.email_tokens,
+        generation_reserve_tokens=request.generation_reserve_tokens,
+    )
+    return Plan(request, tuple(components), email_batch, tuple(notes))
+
+
+def max_num_ctx_for_headroom(request: PlanRequest, headroom_bytes: int) -> int | None:
+    """The largest num_ctx, a multiple of 256, whose plan leaves `headroom_bytes` free.
+
+    Memory grows monotonically with num_ctx, so a binary search over multiples of the step
+    finds the boundary; None when even the smallest step does not fit.
+    """
+
+    def leaves_headroom(steps: int) -> bool:
+        plan = plan_budget(replace(request, num_ctx=steps * NUM_CTX_STEP))
+        return plan.headroom_bytes >= headroom_bytes
+
+    ceiling = request.shape.context_length or 1 << 20
+    low, high = 0, ceiling // NUM_CTX_STEP
+    if not leaves_headroom(1):
+        return None
+    low = 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if leaves_headroom(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low * NUM_CTX_STEP
