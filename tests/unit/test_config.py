@@ -58,7 +58,7 @@ def test_wrong_type_names_key_and_value(tmp_path: Path) -> None:
 def test_out_of_range_value(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("[imap]\nport = 70000\n")
-    with pytest.raises(ConfigError, match="imap.port"):
+    with pytest.raises(ConfigError, match=r"imap\.port"):
         load_config_file(path)
 
 
