@@ -107,8 +107,9 @@ def _cmd_plan(args: argparse.Namespace, config) -> int:
         console = Console()
         console.print(plan_table(result))
         if export is not None:
-            console.print()
-            console.print(export_text(export), markup=False, highlight=False)
+            # Plain print: commands must stay copy-pastable, unwrapped by Rich.
+            print()
+            print(export_text(export))
     return EXIT_OK if result.plan.fits else EXIT_FAILED
 
 

@@ -1,0 +1,49 @@
+"""The real dashboard driven by Pilot, with no GPU, no Ollama and no mail account."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui.app import make_app
+from tui.config import Config, OllamaConfig, PathsConfig
+from tui.screens.plan_screen import PlanScreen
+from tui.widgets.gpu_panel import GpuPanel
+from tui.widgets.service_status import ServiceStatus
+
+
+def offline_config(tmp_path: Path) -> Config:
+    return Config(paths=PathsConfig(drop_folder=tmp_path / "drop"),
+                  ollama=OllamaConfig(host="http://127.0.0.1:9"))
+
+
+async def test_dashboard_shows_missing_services_and_the_plan(tmp_path: Path,
+                                                             user_env: dict[str, str]) -> None:
+    app = make_app(offline_config(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        status = app.query_one(ServiceStatus).render().plain
+        assert "✗ GPU" in status and "✗ Ollama" in status and "✗ IMAP" in status
+        panel = app.query_one(GpuPanel)
+        assert panel.plan is not None
+        assert panel.plan.plan.kv_cache_bytes == 1_342_177_280
+        rendered = panel.render().plain
+        assert "No GPU:" in rendered and "num_ctx 8192" in rendered
+        await pilot.press("p")
+        assert isinstance(app.screen, PlanScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, PlanScreen)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_keymap_from_config_rebinds_quit(tmp_path: Path, user_env: dict[str, str]) -> None:
+    config = offline_config(tmp_path)
+    config.keymap = {"quit": "x"}
+    app = make_app(config)
+    async with app.run_test() as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("q")
+        assert app.is_running
+        await pilot.press("x")
+    assert not app.is_running
