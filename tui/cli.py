@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check GPU, Ollama, IMAP, folders, models, ffmpeg")
     doctor.add_argument("--json", action="store_true")
+
+    from tui.transcripts.cli import add_transcribe_arguments
+
+    transcribe = sub.add_parser("transcribe", help="transcribe files once (whisperx-like flags)")
+    add_transcribe_arguments(transcribe)
+    sub.add_parser("watch", help="watch the drop folder headless (systemd, tmux)")
     return parser
 
 
@@ -161,6 +167,18 @@ def _cmd_doctor(args: argparse.Namespace, config) -> int:
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 
 
+def _cmd_transcribe(args: argparse.Namespace, config) -> int:
+    from tui.transcripts.cli import run_transcribe
+
+    return run_transcribe(config, args)
+
+
+def _cmd_watch(args: argparse.Namespace, config) -> int:
+    from tui.transcripts.cli import run_watch
+
+    return run_watch(config)
+
+
 def _cmd_run(args: argparse.Namespace, config) -> int:
     from tui.app import make_app
 
@@ -198,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     from tui.planner.whisper import UnknownWhisperModel
 
     handlers = {"run": _cmd_run, "plan": _cmd_plan, "modelfile": _cmd_modelfile,
-                "doctor": _cmd_doctor}
+                "doctor": _cmd_doctor, "transcribe": _cmd_transcribe, "watch": _cmd_watch}
     try:
         return handlers[command](args, config)
     except (ModelShapeUnavailable, PlanError, UnknownWhisperModel) as error:

@@ -238,7 +238,8 @@ def to_format(src: Path | os.PathLike[str], out: Path) -> Path:
     out = Path(out)
     codec = _FFMPEG_CODECS.get(out.suffix.lower())
     if codec is None:
-        raise ValueError(f"unsupported extension {out.suffix!r}; use one of {sorted(_FFMPEG_CODECS)}")
+        raise ValueError(f"unsupported extension {out.suffix!r}; "
+                         f"use one of {sorted(_FFMPEG_CODECS)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     _run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
           "-i", os.fspath(src), "-vn", *codec, str(out)])

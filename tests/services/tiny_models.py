@@ -34,7 +34,8 @@ import numpy as np
 import torch
 
 if TYPE_CHECKING:  # heavy imports stay lazy: importing this module must be cheap
-    from pyannote.audio import Model
+    from pyannote.audio import Model, Pipeline
+    from pyannote.audio.core.plda import PLDA
     from pyannote.audio.pipelines import SpeakerDiarization
     from whisperx.diarize import DiarizationPipeline
 
@@ -46,7 +47,7 @@ if TYPE_CHECKING:  # heavy imports stay lazy: importing this module must be chea
 _PUNKT_ABBREVIATIONS = ("dr", "mr", "mrs", "ms", "prof", "st", "vs", "etc", "e.g", "i.e", "inc")
 
 
-def ensure_offline_punkt(root: Path) -> Path:
+def ensure_offline_punkt(root: Path) -> Path | None:
     """Make ``tokenizers/punkt_tab/english`` findable by NLTK without a download.
 
     ``whisperx.align`` splits every segment into sentences with
@@ -56,13 +57,15 @@ def ensure_offline_punkt(root: Path) -> Path:
     (no collocations or sentence starters, a few abbreviations) is written under ``root``
     and ``root`` is put first on ``nltk.data.path``.  Untrained Punkt still splits on
     ``. `` + capital letter, which is all whisperx's sentence-level segments need.
-    Returns the NLTK data root in use (``root`` when written).
+    Returns ``root`` when it wrote the stand-in, ``None`` when real data was found.
+    ``nltk.data.path`` is process-global, so the stand-in stays in use for the rest of the
+    process: keep ``root`` alive that long (a session- or module-scoped tmp dir).
     """
     import nltk
 
     try:
         nltk.data.find("tokenizers/punkt_tab/english/")
-        return root
+        return None
     except LookupError:
         pass
     lang_dir = root / "tokenizers" / "punkt_tab" / "english"
@@ -205,6 +208,7 @@ AHC_PARAMETERS: dict[str, Any] = {
 }
 
 SegmentationKind = Literal["random-powerset", "whisperx-vad"]
+ClusteringKind = Literal["VBxClustering", "AgglomerativeClustering"]
 
 
 def disable_pyannote_telemetry() -> None:
@@ -227,6 +231,9 @@ def tiny_segmentation_model(seed: int = 0) -> Model:
     one class everywhere -- usually an overlap class, which pyannote's clustering discards
     (it only keeps speakers active *alone* >= 20% of a chunk).  So the classifier is set to
     output class {1} (one speaker) everywhere: structurally valid, "speech everywhere".
+    Consequences: silence is "speech" too, and since the last 10 s chunk is zero-padded past
+    the end of the file, the last speaker turn ends up to ~10 s *after* the audio ends
+    (e.g. 0.03-9.97 s for a 3 s file).  Use ``"whisperx-vad"`` segmentation for real regions.
     """
     from pyannote.audio.core.task import Problem, Resolution, Specifications
     from pyannote.audio.models.segmentation import PyanNet
@@ -291,7 +298,7 @@ def tiny_embedding_model(seed: int = 0, *, full_resnet34: bool = False) -> Model
     return model.eval()
 
 
-def tiny_plda(tmp: Path, dimension: int = 256, lda_dimension: int = 128, seed: int = 0) -> Any:
+def tiny_plda(tmp: Path, dimension: int = 256, lda_dimension: int = 128, seed: int = 0) -> PLDA:
     """A random ``pyannote.audio.core.plda.PLDA`` for VBx, written as the two .npz files
     ``PLDA.from_pretrained`` reads (``xvec_transform.npz``: mean1, mean2, lda;
     ``plda.npz``: mu, tr, psi).  The LDA is a random orthonormal projection, the PLDA an
@@ -314,7 +321,7 @@ def tiny_diarization_pipeline(
     tmp: Path,
     *,
     segmentation: SegmentationKind = "random-powerset",
-    clustering: Literal["VBxClustering", "AgglomerativeClustering"] = "VBxClustering",
+    clustering: ClusteringKind = "VBxClustering",
     full_resnet34: bool = False,
     seed: int = 0,
 ) -> SpeakerDiarization:
@@ -368,7 +375,7 @@ def tiny_diarization_pipeline(
     return pipeline
 
 
-def whisperx_diarization_from(pipeline: Any,
+def whisperx_diarization_from(pipeline: Pipeline,
                               device: str | torch.device = "cpu") -> DiarizationPipeline:
     """Wrap a pyannote pipeline as ``whisperx.diarize.DiarizationPipeline``, skipping its
     ``__init__`` (which would call ``pyannote.audio.Pipeline.from_pretrained`` on the hub).

@@ -1,0 +1,234 @@
+"""`triage-tui transcribe` (one shot, whisperx-like flags) and `triage-tui watch` (headless)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from tui.config import Config
+from tui.paths import default_database, default_log_file
+from tui.transcripts.events import (
+    BatchSizeReduced,
+    DuplicateSkipped,
+    FileDone,
+    FileFailed,
+    StageChanged,
+    StepUnavailable,
+)
+from tui.transcripts.events import Progress as ProgressEvent
+from tui.transcripts.options import ALL_FORMATS, TranscribeOptions
+
+log = logging.getLogger(__name__)
+
+# (flag, dest, type, help): whisperx's own spellings; dashed aliases are accepted too.
+_VALUE_FLAGS: list[tuple[str, type, str]] = [
+    ("model", str, "Whisper model name or CTranslate2 directory"),
+    ("model_dir", str, "where models are looked up and downloaded"),
+    ("device", str, "auto, cuda or cpu"),
+    ("device_index", int, "CUDA device index"),
+    ("batch_size", int, "chunks per batch"),
+    ("compute_type", str, "float16, int8_float16, int8, float32"),
+    ("language", str, "language code (default: detect)"),
+    ("task", str, "transcribe or translate"),
+    ("initial_prompt", str, "text to condition the first window"),
+    ("hotwords", str, "hotwords for the decoder"),
+    ("vad_method", str, "pyannote or silero"),
+    ("vad_onset", float, "VAD onset threshold"),
+    ("vad_offset", float, "VAD offset threshold"),
+    ("chunk_size", int, "seconds per merged VAD chunk"),
+    ("align_model", str, "wav2vec2 alignment model name or directory"),
+    ("interpolate_method", str, "nearest, linear or ignore"),
+    ("min_speakers", int, "lower bound on speakers"),
+    ("max_speakers", int, "upper bound on speakers"),
+    ("diarize_model", str, "pyannote diarization pipeline"),
+    ("threads", int, "CPU threads"),
+    ("beam_size", int, "beam size"),
+    ("best_of", int, "candidates when sampling"),
+    ("patience", float, "beam search patience"),
+    ("length_penalty", float, "length penalty"),
+    ("temperature", float, "sampling temperature"),
+    ("temperature_increment_on_fallback", float, "fallback temperature step"),
+    ("suppress_tokens", str, "comma-separated token ids to suppress"),
+    ("compression_ratio_threshold", float, "gzip compression ratio threshold"),
+    ("logprob_threshold", float, "average log probability threshold"),
+    ("no_speech_threshold", float, "no-speech probability threshold"),
+    ("max_line_width", int, "characters per subtitle line"),
+    ("max_line_count", int, "lines per subtitle"),
+]
+
+
+def add_transcribe_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    for name, kind, text in _VALUE_FLAGS:
+        flags = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+        parser.add_argument(*flags, dest=name, type=kind, help=text)
+    parser.add_argument("--output_dir", "--output-dir", "-o", dest="output_dir", type=Path,
+                        help="default: [paths] output_dir")
+    parser.add_argument("--output_format", "--output-format", "-f", dest="output_format",
+                        choices=[*ALL_FORMATS, "all"], help="default: all")
+    parser.add_argument("--no_align", "--no-align", dest="no_align", action="store_true")
+    parser.add_argument("--return_char_alignments", "--return-char-alignments",
+                        dest="return_char_alignments", action="store_true", default=None)
+    parser.add_argument("--diarize", dest="diarize", action=argparse.BooleanOptionalAction,
+                        default=None)
+    parser.add_argument("--highlight_words", "--highlight-words", dest="highlight_words",
+                        action="store_true", default=None)
+    parser.add_argument("--suppress_numerals", "--suppress-numerals", dest="suppress_numerals",
+                        action="store_true", default=None)
+    parser.add_argument("--hf_token", "--hf-token", dest="hf_token",
+                        help="Hugging Face token (prefer the env var; never logged)")
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+
+
+def options_from_args(config: Config, args: argparse.Namespace) -> TranscribeOptions:
+    options = TranscribeOptions.from_config(config.whisperx)
+    overrides: dict[str, Any] = {name: getattr(args, name) for name, _, _ in _VALUE_FLAGS}
+    for flag in ("return_char_alignments", "diarize", "highlight_words", "suppress_numerals"):
+        overrides[flag] = getattr(args, flag)
+    if args.output_format:
+        overrides["output_formats"] = (args.output_format,)
+    options = options.with_overrides(**overrides)
+    if args.no_align or options.task == "translate":
+        options = options.with_overrides(align=False)
+    return options
+
+
+def _export_token(options: TranscribeOptions, token: str | None) -> None:
+    if token:
+        # The worker reads it from its environment; it never goes into options or logs.
+        os.environ[options.hf_token_env] = token
+
+
+def run_transcribe(config: Config, args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as ProgressDisplay
+
+    from tui.transcripts.engine import WhisperxWorker
+    from tui.transcripts.pipeline import TranscriptPipeline
+    from tui.transcripts.store import TranscriptStore
+
+    options = options_from_args(config, args)
+    _export_token(options, args.hf_token)
+    output_dir = (args.output_dir or config.paths.output_dir).expanduser()
+    missing = [str(path) for path in args.files if not path.is_file()]
+    if missing:
+        print(f"triage-tui transcribe: not a file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    console = Console(stderr=True)
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="triage-tui-transcribe-") as scratch:
+        store = TranscriptStore(Path(scratch) / "state.db")
+        # The worker's own chatter (whisperx, pyannote, ffmpeg) goes to the log file.
+        log_path = str(config.paths.log_file or default_log_file())
+        pipeline = TranscriptPipeline(store, options, output_dir,
+                                      WhisperxWorker(options, log_path=log_path))
+        paths_by_hash: dict[str, str] = {}
+        with ProgressDisplay(TextColumn("{task.description}"), BarColumn(),
+                             TextColumn("{task.fields[stage]}"), TimeElapsedColumn(),
+                             console=console, disable=args.json) as progress:
+            tasks: dict[str, Any] = {}
+
+            def on_event(event: object) -> None:
+                digest = getattr(event, "content_hash", "")
+                task = tasks.get(digest)
+                if isinstance(event, StageChanged) and task is not None:
+                    progress.update(task, stage=event.state.value)
+                elif isinstance(event, ProgressEvent) and task is not None:
+                    progress.update(task, completed=event.percent)
+                elif isinstance(event, StepUnavailable):
+                    console.print(f"[yellow]{event.reason}[/]\n  fix: {event.fix}")
+                elif isinstance(event, BatchSizeReduced):
+                    console.print(f"[yellow]{event.reason}: batch size {event.batch_size}[/]")
+                elif isinstance(event, DuplicateSkipped):
+                    console.print(f"skipped {event.path}: same audio as {event.original_path}")
+                elif isinstance(event, (FileDone, FileFailed)) and task is not None:
+                    progress.update(task, completed=100,
+                                    stage="done" if isinstance(event, FileDone) else "failed")
+
+            pipeline.subscribe(on_event)
+            for path in args.files:
+                queued = pipeline.add_file(path.resolve())
+                digest = getattr(queued, "content_hash", "")
+                if digest and digest not in tasks:
+                    tasks[digest] = progress.add_task(path.name, total=100, stage="queued")
+                    paths_by_hash[digest] = str(path)
+            try:
+                outcomes = pipeline.drain()
+            finally:
+                pipeline.stop()
+        for outcome in outcomes:
+            record = store.get(outcome.content_hash)
+            entry: dict[str, Any] = {"file": paths_by_hash.get(outcome.content_hash),
+                                     "content_hash": outcome.content_hash}
+            if isinstance(outcome, FileDone):
+                entry.update(state="done", language=outcome.language,
+                             outputs=list(outcome.outputs),
+                             segments=len(store.segments(outcome.content_hash)))
+            else:
+                entry.update(state="failed", error=outcome.reason,
+                             attempts=record.attempts if record else None)
+            results[outcome.content_hash] = entry
+        store.close()
+    final = [entry for entry in results.values()]
+    if args.json:
+        print(json.dumps(final, indent=2))
+    else:
+        for entry in final:
+            if entry["state"] == "done":
+                print(f"{entry['file']}: {entry['segments']} segments, language "
+                      f"{entry['language']}")
+                for output in entry["outputs"]:
+                    print(f"  {output}")
+            else:
+                print(f"{entry['file']}: FAILED: {entry['error']}")
+    return 0 if final and all(entry["state"] == "done" for entry in final) else 1
+
+
+def run_watch(config: Config) -> int:
+    """Headless watcher for systemd or tmux: progress goes to stderr and the log file."""
+    from tui.transcripts.engine import WhisperxWorker
+    from tui.transcripts.pipeline import TranscriptPipeline
+    from tui.transcripts.store import TranscriptStore
+    from tui.transcripts.watcher import DropFolderWatcher
+
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logging.getLogger("tui").addHandler(console)
+    options = TranscribeOptions.from_config(config.whisperx)
+    store = TranscriptStore(config.paths.database or default_database())
+    log_path = str(config.paths.log_file or default_log_file())
+    pipeline = TranscriptPipeline(
+        store, options, config.paths.output_dir,
+        WhisperxWorker(options, config.whisperx.idle_unload_seconds, log_path=log_path))
+
+    def report(event: object) -> None:
+        if isinstance(event, StepUnavailable):
+            log.warning("%s (fix: %s)", event.reason, event.fix)
+
+    pipeline.subscribe(report)
+    watcher = DropFolderWatcher(config.paths.drop_folder, config.whisperx.file_patterns,
+                                pipeline.add_file, recursive=config.whisperx.recursive,
+                                stable_seconds=config.whisperx.stable_seconds)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    pipeline.start()
+    watcher.start()
+    log.info("watching %s; outputs to %s; Ctrl-C stops", config.paths.drop_folder,
+             config.paths.output_dir)
+    try:
+        stop.wait()
+    finally:
+        watcher.stop()
+        pipeline.stop()
+        store.close()
+    return 0

@@ -1,0 +1,129 @@
+"""The parent side of the WhisperX worker process: start it, feed it files, watch it die.
+
+`multiprocessing` with the spawn start method (never fork: the parent may hold threads and
+CUDA must initialise fresh). Events come back on a queue; if the process dies mid-file (a
+native crash, the OOM killer) the file fails with that reason and the next file gets a
+fresh worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import queue
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tui.transcripts.events import FileDone, FileFailed
+from tui.transcripts.options import TranscribeOptions
+
+log = logging.getLogger(__name__)
+
+_POLL_SECONDS = 0.2
+_STOP_GRACE_SECONDS = 5.0
+
+
+class WorkerCrashed(Exception):
+    pass
+
+
+class WhisperxWorker:
+    def __init__(self, options: TranscribeOptions, idle_unload_seconds: float = 0.0,
+                 log_path: str | None = None) -> None:
+        self.options = options
+        self.log_path = log_path
+        self.idle_unload_seconds = idle_unload_seconds
+        self._context = multiprocessing.get_context("spawn")
+        self._process: Any = None
+        self._requests: Any = None
+        self._events: Any = None
+        self._last_used = time.monotonic()
+        self._cancelled = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def start(self) -> None:
+        if self.is_running:
+            return
+        from tui.transcripts.whisperx_worker import worker_main
+
+        self._requests = self._context.Queue()
+        self._events = self._context.Queue()
+        self._process = self._context.Process(
+            target=worker_main,
+            args=(self.options.as_dict(), self._requests, self._events, self.log_path),
+            name="triage-tui-whisperx",
+            daemon=True,
+        )
+        self._process.start()
+        log.info("WhisperX worker started (pid %s)", self._process.pid)
+
+    def stop(self) -> None:
+        """Ask the worker to exit (its VRAM goes back to the card); kill it if it hangs."""
+        process = self._process
+        if process is None:
+            return
+        if process.is_alive():
+            with contextlib.suppress(OSError, ValueError):
+                self._requests.put(None)
+            process.join(_STOP_GRACE_SECONDS)
+            if process.is_alive():
+                process.terminate()
+                process.join(_STOP_GRACE_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        self._process = None
+        for channel in (self._requests, self._events):
+            if channel is not None:
+                channel.close()
+                channel.cancel_join_thread()
+        self._requests = self._events = None
+
+    def cancel(self) -> None:
+        """Abandon the file in progress (quitting): the worker is killed, not drained."""
+        self._cancelled = True
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+
+    def unload_if_idle(self) -> bool:
+        if (self.idle_unload_seconds > 0 and self.is_running
+                and time.monotonic() - self._last_used >= self.idle_unload_seconds):
+            log.info("WhisperX idle for %ss: unloading models", self.idle_unload_seconds)
+            self.stop()
+            return True
+        return False
+
+    def transcribe(self, content_hash: str, path: str,
+                   on_event: Callable[[object], None]) -> FileDone | FileFailed:
+        """Run one file through the worker, passing every event on; returns the last one."""
+        self._cancelled = False
+        self.start()
+        self._requests.put((content_hash, path))
+        try:
+            while True:
+                try:
+                    event = self._events.get(timeout=_POLL_SECONDS)
+                except queue.Empty:
+                    if not self._process.is_alive():
+                        code = self._process.exitcode
+                        self._process = None
+                        if self._cancelled:
+                            raise WorkerCrashed("cancelled") from None
+                        return FileFailed(content_hash, f"the WhisperX worker died (exit code "
+                                                        f"{code}) while on this file",
+                                          kind="crash")
+                    continue
+                if isinstance(event, (FileDone, FileFailed)):
+                    return event
+                on_event(event)
+        finally:
+            self._last_used = time.monotonic()

@@ -1,0 +1,271 @@
+"""Transcript state in SQLite: the queue, each file's stage, and its segments.
+
+Everything the pipeline knows lives here, so a crash or restart loses nothing: files that
+were mid-way are queued again, finished ones are never redone.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+class FileState(str, Enum):
+    QUEUED = "queued"
+    DECODING = "decoding"
+    TRANSCRIBING = "transcribing"
+    ALIGNING = "aligning"
+    DIARIZING = "diarizing"
+    WRITING = "writing"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def is_active(self) -> bool:
+        return self in _ACTIVE
+
+    @property
+    def is_final(self) -> bool:
+        return self in (FileState.DONE, FileState.FAILED)
+
+
+_ACTIVE = frozenset({FileState.DECODING, FileState.TRANSCRIBING, FileState.ALIGNING,
+                     FileState.DIARIZING, FileState.WRITING})
+
+
+@dataclass(frozen=True)
+class AudioFileRecord:
+    content_hash: str
+    path: Path
+    size: int
+    state: FileState
+    detail: str
+    error: str | None
+    attempts: int
+    language: str | None
+    outputs: tuple[Path, ...]
+    added_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class StoredSegment:
+    index: int
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+    words: tuple[dict[str, Any], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class AddResult:
+    record: AudioFileRecord
+    is_new: bool
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audio_files (
+    content_hash TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    language TEXT,
+    outputs TEXT NOT NULL DEFAULT '[]',
+    added_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audio_files_queue ON audio_files (state, added_at);
+CREATE TABLE IF NOT EXISTS segments (
+    content_hash TEXT NOT NULL REFERENCES audio_files (content_hash) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    start REAL NOT NULL,
+    "end" REAL NOT NULL,
+    text TEXT NOT NULL,
+    speaker TEXT,
+    words TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (content_hash, idx)
+);
+CREATE TABLE IF NOT EXISTS speaker_names (
+    content_hash TEXT NOT NULL REFERENCES audio_files (content_hash) ON DELETE CASCADE,
+    speaker TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (content_hash, speaker)
+);
+"""
+_SCHEMA_VERSION = 1
+
+
+class TranscriptStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        # One connection shared by the pipeline's threads, serialised by the lock.
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @staticmethod
+    def _record(row: sqlite3.Row) -> AudioFileRecord:
+        return AudioFileRecord(
+            content_hash=row["content_hash"],
+            path=Path(row["path"]),
+            size=row["size"],
+            state=FileState(row["state"]),
+            detail=row["detail"],
+            error=row["error"],
+            attempts=row["attempts"],
+            language=row["language"],
+            outputs=tuple(Path(p) for p in json.loads(row["outputs"])),
+            added_at=row["added_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def get(self, content_hash: str) -> AudioFileRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM audio_files WHERE content_hash = ?",
+                                   (content_hash,)).fetchone()
+        return self._record(row) if row else None
+
+    def files(self) -> list[AudioFileRecord]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM audio_files ORDER BY added_at").fetchall()
+        return [self._record(row) for row in rows]
+
+    def add(self, content_hash: str, path: Path, size: int) -> AddResult:
+        """Queue a file unless its content is already known (any state)."""
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM audio_files WHERE content_hash = ?",
+                             (content_hash,)).fetchone()
+            if row is not None:
+                return AddResult(self._record(row), is_new=False)
+            db.execute(
+                "INSERT INTO audio_files (content_hash, path, size, state, added_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (content_hash, str(path), size, FileState.QUEUED.value, now, now),
+            )
+            row = db.execute("SELECT * FROM audio_files WHERE content_hash = ?",
+                             (content_hash,)).fetchone()
+        return AddResult(self._record(row), is_new=True)
+
+    def next_queued(self) -> AudioFileRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM audio_files WHERE state = ? ORDER BY added_at, rowid LIMIT 1",
+                (FileState.QUEUED.value,),
+            ).fetchone()
+        return self._record(row) if row else None
+
+    def set_state(self, content_hash: str, state: FileState, detail: str = "",
+                  error: str | None = None) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE audio_files SET state = ?, detail = ?, error = ?, updated_at = ?"
+                " WHERE content_hash = ?",
+                (state.value, detail, error, time.time(), content_hash),
+            )
+
+    def start_attempt(self, content_hash: str) -> int:
+        with self._transaction() as db:
+            db.execute("UPDATE audio_files SET attempts = attempts + 1, updated_at = ?"
+                       " WHERE content_hash = ?", (time.time(), content_hash))
+            row = db.execute("SELECT attempts FROM audio_files WHERE content_hash = ?",
+                             (content_hash,)).fetchone()
+        return int(row["attempts"])
+
+    def finish(self, content_hash: str, outputs: list[Path], language: str | None) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE audio_files SET state = ?, detail = '', error = NULL, outputs = ?,"
+                " language = ?, updated_at = ? WHERE content_hash = ?",
+                (FileState.DONE.value, json.dumps([str(p) for p in outputs]), language,
+                 time.time(), content_hash),
+            )
+
+    def fail(self, content_hash: str, reason: str) -> None:
+        self.set_state(content_hash, FileState.FAILED, error=reason)
+
+    def requeue(self, content_hash: str) -> None:
+        self.set_state(content_hash, FileState.QUEUED)
+
+    def resume_unfinished(self) -> list[str]:
+        """After a crash or restart, files that were mid-way go back to the queue."""
+        active = [state.value for state in _ACTIVE]
+        marks = ",".join("?" * len(active))
+        with self._transaction() as db:
+            rows = db.execute(f"SELECT content_hash FROM audio_files WHERE state IN ({marks})",
+                              active).fetchall()
+            db.execute(f"UPDATE audio_files SET state = ?, detail = 'resumed after restart'"
+                       f" WHERE state IN ({marks})", [FileState.QUEUED.value, *active])
+        return [row["content_hash"] for row in rows]
+
+    def put_segment(self, content_hash: str, segment: StoredSegment) -> None:
+        with self._transaction() as db:
+            self._write_segment(db, content_hash, segment)
+
+    def replace_segments(self, content_hash: str, segments: list[StoredSegment]) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM segments WHERE content_hash = ?", (content_hash,))
+            for segment in segments:
+                self._write_segment(db, content_hash, segment)
+
+    @staticmethod
+    def _write_segment(db: sqlite3.Connection, content_hash: str,
+                       segment: StoredSegment) -> None:
+        db.execute(
+            'INSERT OR REPLACE INTO segments (content_hash, idx, start, "end", text, speaker,'
+            " words) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (content_hash, segment.index, segment.start, segment.end, segment.text,
+             segment.speaker, json.dumps(list(segment.words))),
+        )
+
+    def segments(self, content_hash: str) -> list[StoredSegment]:
+        with self._lock:
+            rows = self._db.execute(
+                'SELECT idx, start, "end", text, speaker, words FROM segments'
+                " WHERE content_hash = ? ORDER BY idx", (content_hash,)).fetchall()
+        return [StoredSegment(row["idx"], row["start"], row["end"], row["text"], row["speaker"],
+                              tuple(json.loads(row["words"]))) for row in rows]
+
+    def rename_speaker(self, content_hash: str, speaker: str, name: str) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO speaker_names (content_hash, speaker, name)"
+                       " VALUES (?, ?, ?)", (content_hash, speaker, name))
+
+    def speaker_names(self, content_hash: str) -> dict[str, str]:
+        with self._lock:
+            rows = self._db.execute("SELECT speaker, name FROM speaker_names"
+                                    " WHERE content_hash = ?", (content_hash,)).fetchall()
+        return {row["speaker"]: row["name"] for row in rows}
