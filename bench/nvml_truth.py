@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, read_gpus  # noqa: E402
+from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, read_gpus
 
 GIB = 1024**3
 
@@ -65,7 +65,7 @@ def main() -> int:
               f"{'NVML vs driver %':>17}")
     print(header)
     print("-" * len(header))
-    free_before, total = torch.cuda.mem_get_info(args.index)
+    free_before, _total = torch.cuda.mem_get_info(args.index)
     worst = 0.0
     for size_gib in args.sizes_gib:
         size = int(size_gib * GIB)
