@@ -14,6 +14,8 @@ from typing import Any
 from tui.config import WhisperxConfig
 
 ALL_FORMATS = ("srt", "vtt", "txt", "tsv", "json", "aud")
+# whisperx's "all" writes these five; Audacity labels (aud) only when asked for by name.
+_ALL_EXPANDS_TO = ("txt", "vtt", "srt", "tsv", "json")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,12 @@ class TranscribeOptions:
 
     @property
     def formats(self) -> tuple[str, ...]:
-        return ALL_FORMATS if "all" in self.output_formats else self.output_formats
+        expanded: list[str] = []
+        for name in self.output_formats:
+            for output_format in (_ALL_EXPANDS_TO if name == "all" else (name,)):
+                if output_format not in expanded:
+                    expanded.append(output_format)
+        return tuple(expanded)
 
     @property
     def effective_language(self) -> str | None:

@@ -358,9 +358,22 @@ def _redirect_output(log_path: str) -> None:
     os.close(descriptor)
 
 
+def _die_with_parent() -> None:
+    """If the dashboard is killed (SIGKILL, OOM killer), take the worker and its VRAM too."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, 9)  # SIGKILL
+    except (OSError, AttributeError):
+        pass  # not Linux: the closed request pipe still ends the worker
+
+
 def worker_main(options: dict[str, Any], requests: Any, events: Any,
                 log_path: str | None = None) -> None:
     """Entry point of the spawned process: serve (content_hash, path) requests until None."""
+    _die_with_parent()
     if log_path:
         _redirect_output(log_path)
     logging.basicConfig(level=logging.WARNING,
@@ -368,7 +381,10 @@ def worker_main(options: dict[str, Any], requests: Any, events: Any,
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     session = WhisperxSession(TranscribeOptions(**options), events.put)
     while True:
-        request = requests.get()
+        try:
+            request = requests.get()
+        except (EOFError, OSError):  # the parent is gone
+            break
         if request is None:
             break
         content_hash, path = request
