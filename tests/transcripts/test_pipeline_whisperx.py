@@ -106,7 +106,7 @@ def test_dialogue_streams_aligns_and_writes_every_format(
 
 def test_bad_files_fail_cleanly_and_the_queue_goes_on(
         tmp_path: Path, dialogue: Dialogue, cpu_options: TranscribeOptions) -> None:
-    pipeline, events = make_pipeline(tmp_path, cpu_options)
+    pipeline, _events = make_pipeline(tmp_path, cpu_options)
     corrupt = corrupt_audio(tmp_path / "broken.wav")
     empty = tmp_path / "empty.mp3"
     empty.write_bytes(b"")
@@ -133,7 +133,7 @@ def test_bad_files_fail_cleanly_and_the_queue_goes_on(
 
 def test_a_crashed_worker_costs_one_attempt_and_the_file_is_retried(
         tmp_path: Path, dialogue: Dialogue, cpu_options: TranscribeOptions) -> None:
-    pipeline, events = make_pipeline(tmp_path, cpu_options)
+    pipeline, _events = make_pipeline(tmp_path, cpu_options)
     killed: list[int] = []
 
     def kill_worker_once(event: object) -> None:
