@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -182,3 +183,32 @@ def test_restart_resumes_unfinished_and_never_redoes_finished(
                 and e.content_hash == finished.content_hash]
     again = second.add_file(tmp_path / "finished.wav")
     assert isinstance(again, DuplicateSkipped) and again.original_state == "done"
+
+
+def test_idle_worker_unloads_and_gives_its_memory_back(
+        tmp_path: Path, dialogue: Dialogue, cpu_options: TranscribeOptions) -> None:
+    from tui.transcripts.engine import WhisperxWorker
+
+    worker = WhisperxWorker(cpu_options, idle_unload_seconds=0.2)
+    store = TranscriptStore(tmp_path / "state.db")
+    pipeline = TranscriptPipeline(store, cpu_options, tmp_path / "out", worker)
+    memory: list[object] = []
+    pipeline.subscribe(lambda e: memory.append(e) if type(e).__name__ == "WorkerMemory" else None)
+    pipeline.add_file(copy_of(dialogue.path, tmp_path / "a.wav"))
+    try:
+        assert isinstance(pipeline.drain()[0], FileDone)
+        pid = worker.pid
+        assert worker.is_running and pid is not None
+        # The worker says which process holds the models, so the GPU panel can find it.
+        assert [getattr(m, "pid", None) for m in memory] == [pid]
+        deadline = time.monotonic() + 5
+        while worker.is_running and time.monotonic() < deadline:
+            worker.unload_if_idle()
+            time.sleep(0.05)
+        assert not worker.is_running
+        # The next file starts a fresh worker.
+        pipeline.add_file(silence(tmp_path / "b.wav", 1.0))
+        assert isinstance(pipeline.drain()[0], FileDone)
+        assert worker.pid != pid
+    finally:
+        pipeline.stop()

@@ -23,6 +23,9 @@ import tui.transcripts.watcher as watcher_module
 from tui.transcripts.watcher import DropFolderWatcher
 
 PATTERNS = ["*.wav", "*.mp3"]
+# A catch-all pattern matches temporary names too ("talk.wav.part" never matches "*.wav"),
+# so with it only the temporary-name rules keep a half-written file from being taken.
+CATCH_ALL = ["*"]
 DEADLINE_SECONDS = 8.0
 
 
@@ -87,9 +90,9 @@ def make_watcher(drop: Path, collector: Collector) -> Iterator[WatcherFactory]:
     started: list[DropFolderWatcher] = []
 
     def make(on_ready: Callable[[Path], None] | None = None, *, start: bool = True,
-             **kwargs: Any) -> DropFolderWatcher:
+             patterns: list[str] = PATTERNS, **kwargs: Any) -> DropFolderWatcher:
         kwargs.setdefault("stable_seconds", 0.5)
-        watcher = DropFolderWatcher(drop, PATTERNS, on_ready or collector, **kwargs)
+        watcher = DropFolderWatcher(drop, patterns, on_ready or collector, **kwargs)
         started.append(watcher)
         if start:
             watcher.start()
@@ -144,12 +147,14 @@ def test_slowly_written_file_is_handed_over_once_after_the_last_chunk(
 
 def test_part_file_renamed_is_handed_over_under_its_final_name_only(
         drop: Path, collector: Collector, make_watcher: WatcherFactory) -> None:
-    make_watcher(stable_seconds=0.5)
+    make_watcher(stable_seconds=0.5, patterns=CATCH_ALL)
     partial = drop / "talk.wav.part"
     with partial.open("wb", buffering=0) as stream:
-        for _ in range(3):
+        for n in range(3):
+            if n:
+                time.sleep(0.35)  # long enough together to outlast stable_seconds
             stream.write(b"\x02" * 2048)
-            time.sleep(0.2)
+        time.sleep(0.6)  # the finished .part sits unchanged past stable_seconds
     partial.rename(drop / "talk.wav")
 
     assert wait_until(lambda: collector.has("talk.wav"))
@@ -179,7 +184,7 @@ def test_files_present_at_start_up_are_handed_over(
 
 def test_rsync_temporary_name_is_never_handed_over(
         drop: Path, collector: Collector, make_watcher: WatcherFactory) -> None:
-    make_watcher(stable_seconds=0.5)
+    make_watcher(stable_seconds=0.5, patterns=CATCH_ALL)
     temporary = drop / ".talk.wav.XyZ123"  # rsync writes here, then renames
     with temporary.open("wb", buffering=0) as stream:
         stream.write(b"\x03" * 1000)
