@@ -34,12 +34,17 @@ def dialogue(tmp_path_factory: pytest.TempPathFactory) -> Dialogue:
 @pytest.fixture(scope="session")
 def offline_punkt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
     """NLTK's punkt_tab for whisperx.align, here and (through NLTK_DATA) in worker processes."""
+    import nltk
+
     root = tmp_path_factory.mktemp("nltk")
     written = ensure_offline_punkt(root)
+    if written is None:  # found already (real data, or another test's stand-in): use that
+        found = Path(str(nltk.data.find("tokenizers/punkt_tab/english/")))
+        root = found.parents[2]
     previous = os.environ.get("NLTK_DATA")
-    if written is not None:
-        os.environ["NLTK_DATA"] = str(root)
-    yield written
+    # Worker processes are spawned fresh: they find the data through NLTK_DATA.
+    os.environ["NLTK_DATA"] = str(root)
+    yield root
     if previous is None:
         os.environ.pop("NLTK_DATA", None)
     else:

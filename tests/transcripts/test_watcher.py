@@ -154,7 +154,9 @@ def test_part_file_renamed_is_handed_over_under_its_final_name_only(
             if n:
                 time.sleep(0.35)  # long enough together to outlast stable_seconds
             stream.write(b"\x02" * 2048)
-        time.sleep(0.6)  # the finished .part sits unchanged past stable_seconds
+        # The finished .part sits unchanged over two check passes (0.5 s apart), which is
+        # stable enough to be taken if its name were acceptable.
+        time.sleep(1.1)
     partial.rename(drop / "talk.wav")
 
     assert wait_until(lambda: collector.has("talk.wav"))
@@ -188,7 +190,8 @@ def test_rsync_temporary_name_is_never_handed_over(
     temporary = drop / ".talk.wav.XyZ123"  # rsync writes here, then renames
     with temporary.open("wb", buffering=0) as stream:
         stream.write(b"\x03" * 1000)
-        time.sleep(0.7)  # longer than stable_seconds: stability alone must not take it
+        # Unchanged over two check passes: stability alone would take it; the name must not.
+        time.sleep(1.1)
         stream.write(b"\x03" * 1000)
     temporary.rename(drop / "talk.wav")
 
@@ -294,6 +297,18 @@ def test_on_ready_failing_for_one_file_does_not_stop_the_watcher(
     assert wait_until(lambda: collector.has("good.wav"))
     assert attempted.count("bad.wav") == 1  # a failure is not retried in a loop
     assert "bad.wav" in caplog.text  # and the failure is logged, not swallowed silently
+
+
+def test_unreadable_candidate_does_not_stop_the_watcher(
+        drop: Path, collector: Collector, make_watcher: WatcherFactory) -> None:
+    make_watcher(stable_seconds=0.5)
+    # A name that matches but cannot be stat()ed: a symlink pointing at itself.
+    os.symlink("loop.wav", drop / "loop.wav")
+    time.sleep(0.6)  # one check pass meets it before the next file arrives
+    (drop / "good.wav").write_bytes(b"g")
+    # A short deadline: good.wav normally arrives in about a second.
+    assert wait_until(lambda: collector.has("good.wav"), timeout=3.0)
+    assert "loop.wav" not in collector.names
 
 
 class _WatchLimitObserver:

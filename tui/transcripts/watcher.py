@@ -90,6 +90,12 @@ class DropFolderWatcher:
                     self._pending.discard(path)
                 self._tracker.forget(key)
                 continue
+            except OSError as error:  # a symlink loop, no permission: skip this entry only
+                log.warning("cannot stat %s: %s", path, error.strerror or error)
+                with self._lock:
+                    self._pending.discard(path)
+                self._tracker.forget(key)
+                continue
             signature = (stat.st_size, stat.st_mtime_ns)
             if self._taken.get(path) == signature:
                 # Already handed over unchanged; a touch or rescan is not a new file.
@@ -112,11 +118,13 @@ class DropFolderWatcher:
         try:
             observer.start()
         except OSError as error:
-            if error.errno != errno.ENOSPC:
+            if error.errno not in (errno.ENOSPC, errno.EMFILE):
                 raise
-            # inotify's per-user watch limit (fs.inotify.max_user_watches) is used up: poll.
-            log.warning("inotify watch limit reached; polling %s instead (raise "
-                        "fs.inotify.max_user_watches to get events)", self.folder)
+            # inotify's per-user limits (fs.inotify.max_user_watches, max_user_instances)
+            # are used up: poll instead of failing.
+            log.warning("inotify limit reached (%s); polling %s instead (raise "
+                        "fs.inotify.max_user_watches / max_user_instances to get events)",
+                        error.strerror or error, self.folder)
             observer = PollingObserver(timeout=2)
             observer.schedule(_Handler(self._notice), str(self.folder),
                               recursive=self.recursive)
@@ -125,6 +133,7 @@ class DropFolderWatcher:
         self._observer = observer
 
     def start(self) -> None:
+        self._stop.clear()
         self.folder.mkdir(parents=True, exist_ok=True)
         self._start_observer()
         self.rescan()

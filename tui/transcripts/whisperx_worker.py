@@ -299,9 +299,11 @@ class WhisperxSession:
             emit(SegmentsRefined(content_hash, FileState.TRANSCRIBING,
                                  tuple(to_stored_segment(i, s) for i, s in enumerate(segments))))
             if self.options.align and self.options.task != "translate" and segments:
-                result = self._align_step(content_hash, result, audio, language)
+                result = self._optional_step("alignment", self._align_step, content_hash,
+                                             result, audio, language)
             if self.options.diarize and segments:
-                result = self._diarize_step(content_hash, result, audio)
+                result = self._optional_step("diarization", self._diarize_step, content_hash,
+                                             result, audio)
             result["language"] = language
             emit(FileDone(content_hash, language, result=json_safe(result)))
         except DecodeError as error:
@@ -312,6 +314,25 @@ class WhisperxSession:
             emit(FileFailed(content_hash, f"{type(error).__name__}: {error}", kind=kind))
         finally:
             self.release_cached_memory()
+
+    def _optional_step(self, step: str, run: Callable[..., dict[str, Any]], content_hash: str,
+                       result: dict[str, Any], *args: Any) -> dict[str, Any]:
+        """Alignment and diarization add to a transcript; when one fails (missing NLTK data,
+        a model that cannot run, memory), the file keeps what it has and the step says why."""
+        try:
+            return run(content_hash, result, *args)
+        except Exception as error:
+            log.warning("%s failed: %s", step, error)
+            self._say_unavailable_once(
+                f"{step}-failed",
+                f"{step} failed ({type(error).__name__}: {str(error)[:200]}); the transcript "
+                f"is kept without it",
+                "see the log file for details" if step == "diarization" else
+                "whisperx alignment needs NLTK's punkt_tab (python -m nltk.downloader "
+                "punkt_tab) and an alignment model for the language",
+            )
+            self.release_cached_memory()
+            return result
 
     def _align_step(self, content_hash: str, result: dict[str, Any], audio: Any,
                     language: str) -> dict[str, Any]:
