@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe = sub.add_parser("transcribe", help="transcribe files once (whisperx-like flags)")
     add_transcribe_arguments(transcribe)
     sub.add_parser("watch", help="watch the drop folder headless (systemd, tmux)")
+
+    from tui.mail.cli import add_triage_arguments
+
+    triage = sub.add_parser("triage", help="fetch and triage mail once, or apply/undo one action")
+    add_triage_arguments(triage)
     return parser
 
 
@@ -179,6 +184,12 @@ def _cmd_watch(args: argparse.Namespace, config) -> int:
     return run_watch(config)
 
 
+def _cmd_triage(args: argparse.Namespace, config) -> int:
+    from tui.mail.cli import run_triage
+
+    return run_triage(config, args)
+
+
 def _cmd_run(args: argparse.Namespace, config) -> int:
     from tui.app import make_app
 
@@ -216,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     from tui.planner.whisper import UnknownWhisperModel
 
     handlers = {"run": _cmd_run, "plan": _cmd_plan, "modelfile": _cmd_modelfile,
-                "doctor": _cmd_doctor, "transcribe": _cmd_transcribe, "watch": _cmd_watch}
+                "doctor": _cmd_doctor, "transcribe": _cmd_transcribe, "watch": _cmd_watch,
+                "triage": _cmd_triage}
     try:
         return handlers[command](args, config)
     except (ModelShapeUnavailable, PlanError, UnknownWhisperModel) as error:

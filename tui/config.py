@@ -52,6 +52,8 @@ class ImapConfig(_Section):
     idle_renew_seconds: int = Field(default=540, ge=30, le=1740)
     poll_seconds: int = Field(default=60, ge=5)
     timeout_seconds: float = Field(default=30.0, gt=0)
+    backfill: int = Field(default=50, ge=0)
+    auto_apply: bool = False
 
     @field_validator("ca_file", mode="after")
     @classmethod

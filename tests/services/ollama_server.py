@@ -850,8 +850,12 @@ class FakeOllamaServer:
         with self._lock:
             spec: ReplySpec | None = self.replies.popleft() if self.replies else None
         if spec is None:
-            wants_json = request.get("format") not in (None, "")
-            return Reply("{}" if wants_json else self.default_reply)
+            if callable(self.default_reply):
+                # A scripted model: answers every request without queueing replies.
+                spec = self.default_reply
+            else:
+                wants_json = request.get("format") not in (None, "")
+                return Reply("{}" if wants_json else self.default_reply)
         if isinstance(spec, Reply):
             return spec
         if isinstance(spec, str):

@@ -1,0 +1,111 @@
+"""`triage-tui triage` through the real entry point, against Dovecot and the Ollama server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import IMAP_PASSWORD, IMAP_USER, run_cli
+from tests.services import mail_corpus
+from tests.services.dovecot import DovecotServer
+from tests.services.ollama_server import FakeOllamaServer
+from tui.mail.store import MailState, MailStore
+
+
+def write_config(tmp_path: Path, dovecot: DovecotServer, ollama: FakeOllamaServer) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[paths]
+database = "{tmp_path / 'state.db'}"
+[imap]
+host = "127.0.0.1"
+port = {dovecot.tls_port}
+security = "tls"
+ca_file = "{dovecot.cafile}"
+username = "{IMAP_USER}"
+[ollama]
+host = "{ollama.host}"
+""")
+    return config
+
+
+def test_once_then_apply_then_undo(tmp_path: Path, user_env: dict[str, str],
+                                   dovecot: DovecotServer,
+                                   ollama_with_model: FakeOllamaServer) -> None:
+    dovecot.append(IMAP_USER, "INBOX", mail_corpus.security_alert())
+    dovecot.append(IMAP_USER, "INBOX", mail_corpus.prompt_injection())
+    config = write_config(tmp_path, dovecot, ollama_with_model)
+    env = {**user_env, "TRIAGE_TUI_IMAP_PASSWORD": IMAP_PASSWORD}
+    once = run_cli(["--config", str(config), "triage", "--once", "--json"], env)
+    assert once.returncode == 0, once.stderr
+    report = json.loads(once.stdout)
+    assert report["new"] == 2 and report["model_ready"]
+    by_subject = {row["subject"]: row for row in report["messages"]}
+    alert = next(row for subject, row in by_subject.items() if "Security alert" in subject)
+    assert alert["priority"] == "urgent" and alert["action"] == "flag"
+    injected = next(row for row in report["messages"] if row["injection_suspected"])
+    assert injected["injection_signals"]
+    assert IMAP_PASSWORD not in once.stdout + once.stderr
+
+    # --once never acts: nothing was flagged or read on the server.
+    client = dovecot.client(IMAP_USER)
+    client.select_folder("INBOX", readonly=True)
+    flags = client.get_flags(client.search(["ALL"]))
+    assert all(b"\\Flagged" not in f and b"\\Seen" not in f for f in flags.values())
+
+    applied = run_cli(["--config", str(config), "triage", "--apply", alert["id"], "flag"], env)
+    assert applied.returncode == 0 and "applied" in applied.stdout
+    client.noop()  # another session's change reaches this one on its next command
+    assert len(client.search(["FLAGGED"])) == 1
+    undone = run_cli(["--config", str(config), "triage", "--undo", alert["id"]], env)
+    assert undone.returncode == 0 and "undone" in undone.stdout
+    client.noop()
+    assert client.search(["FLAGGED"]) == []
+    client.logout()
+
+    # A second --once finds nothing new and triages nothing twice.
+    again = json.loads(run_cli(["--config", str(config), "triage", "--once", "--json"],
+                               env).stdout)
+    assert again["new"] == 0 and len(ollama_with_model.completions) == 1
+
+
+def test_mail_is_kept_while_the_model_is_missing(tmp_path: Path, user_env: dict[str, str],
+                                                 dovecot: DovecotServer,
+                                                 ollama_server: FakeOllamaServer) -> None:
+    dovecot.append(IMAP_USER, "INBOX", mail_corpus.plain_text())
+    config = write_config(tmp_path, dovecot, ollama_server)  # no "triage" model registered
+    env = {**user_env, "TRIAGE_TUI_IMAP_PASSWORD": IMAP_PASSWORD}
+    result = run_cli(["--config", str(config), "triage", "--once"], env)
+    assert result.returncode == 1
+    assert "model is not available, mail kept for later" in result.stdout
+    store = MailStore(tmp_path / "state.db")
+    assert [m.state for m in store.messages()] == [MailState.NEW]
+    store.close()
+
+
+def test_no_account_is_a_clear_message(user_env: dict[str, str]) -> None:
+    result = run_cli(["triage", "--once"], user_env)
+    assert result.returncode == 1 and "no IMAP account configured" in result.stderr
+
+
+def test_restart_resumes_a_batch_in_flight(tmp_path: Path, dovecot: DovecotServer,
+                                           mail_config: object,
+                                           ollama_with_model: FakeOllamaServer) -> None:
+    from tui.mail.pipeline import MailPipeline
+
+    dovecot.append(IMAP_USER, "INBOX", mail_corpus.plain_text())
+    store = MailStore(tmp_path / "state.db")
+    first = MailPipeline(mail_config, store)  # type: ignore[arg-type]
+    first.sync_once()
+    (message,) = store.messages()
+    store.set_state([message.key], MailState.TRIAGING)  # the process died mid-batch
+    store.close()
+
+    store = MailStore(tmp_path / "state.db")
+    second = MailPipeline(mail_config, store)  # type: ignore[arg-type]
+    assert store.resume_unfinished() == [message.key]
+    second.check_model()
+    second.triage_pending()
+    assert store.verdict(message.key) is not None
+    assert len(ollama_with_model.completions) == 1
+    store.close()

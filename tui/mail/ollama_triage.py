@@ -1,0 +1,65 @@
+"""One triage batch through Ollama's `/api/chat`, streamed, with the numbers we must check.
+
+Always `/api/chat` with explicit options (the OpenAI-compatible endpoint ignores num_ctx),
+always the same num_ctx (a different one reloads the model) and a keep_alive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import ollama
+
+from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable
+
+
+@dataclass(frozen=True)
+class BatchReply:
+    text: str
+    prompt_eval_count: int | None
+    eval_count: int | None
+    done_reason: str | None
+
+
+class TriageModel:
+    def __init__(self, host: str, model: str, *, num_ctx: int, keep_alive: str,
+                 temperature: float, timeout: float) -> None:
+        self.host = host
+        self.model = model
+        self.num_ctx = num_ctx
+        self.keep_alive = keep_alive
+        self.temperature = temperature
+        self._client = ollama.Client(host=host, timeout=timeout)
+
+    def run_batch(self, messages: list[dict[str, str]], schema: dict[str, Any],
+                  on_text: Callable[[str], None]) -> BatchReply:
+        parts: list[str] = []
+        final: Any = None
+        try:
+            stream = self._client.chat(
+                model=self.model, messages=messages, stream=True, format=schema,
+                options={"num_ctx": self.num_ctx, "temperature": self.temperature},
+                keep_alive=self.keep_alive,
+            )
+            for chunk in stream:
+                text = chunk.message.content or ""
+                if text:
+                    parts.append(text)
+                    on_text(text)
+                if chunk.done:
+                    final = chunk
+        except ollama.ResponseError as error:
+            if error.status_code == 404:
+                raise OllamaModelMissing(str(error.error)) from error
+            raise OllamaUnavailable(f"{self.host}: HTTP {error.status_code}: {error.error}"
+                                    ) from error
+        except (ConnectionError, httpx.HTTPError, OSError) as error:
+            # Streaming calls surface raw httpx errors (connect, read, dropped connection).
+            raise OllamaUnavailable(f"{self.host}: {type(error).__name__}: {error}") from error
+        if final is None:
+            raise OllamaUnavailable(f"{self.host}: the reply ended without a final chunk")
+        return BatchReply("".join(parts), final.prompt_eval_count, final.eval_count,
+                          final.done_reason)

@@ -1,0 +1,417 @@
+"""The mail pipeline: an IMAP thread that notices mail (IDLE or polling) and reconnects with
+backoff, a triage thread that sends budget-sized batches to the model, and actions the user
+decides, applied on a separate connection. Headless; subscribers get events on these threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import imapclient
+
+from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
+from tui.adapters.imap_connect import ImapConnectError
+from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable, show_model
+from tui.config import Config
+from tui.mail.actions import ActionError, apply_action, undo_last_action
+from tui.mail.batching import ItemTooLarge, TokenCalibration, plan_batches, split_batch
+from tui.mail.events import (
+    ActionApplied,
+    ActionFailed,
+    ActionUndone,
+    BatchRetried,
+    ImapStatus,
+    MailArrived,
+    TriageFailed,
+    TriageStatus,
+    VerdictPreview,
+    VerdictReady,
+)
+from tui.mail.imap_mailbox import ImapMailbox, MailboxError
+from tui.mail.ollama_triage import TriageModel
+from tui.mail.prompt import (
+    PromptEmail,
+    build_messages,
+    injection_signals,
+    prompt_tokens,
+    render_email,
+)
+from tui.mail.store import MailState, MailStore, StoredMessage
+from tui.mail.sync import SyncResult, sync_folder
+from tui.mail.verdicts import (
+    ReplyProblem,
+    SuggestedAction,
+    Verdict,
+    VerdictStream,
+    parse_reply,
+    verdict_format_schema,
+)
+from tui.planner.tokens import estimate_tokens
+
+log = logging.getLogger(__name__)
+Listener = Callable[[object], None]
+
+# Tokens of the From/Subject/Date lines and tags around each email in the prompt.
+EMAIL_FRAME_TOKENS = 60
+MAX_BACKOFF_SECONDS = 60.0
+IDLE_CHECK_SECONDS = 1.0
+MODEL_RETRY_SECONDS = 30.0
+# A batch whose reply could not be parsed is split; a single email gets this many tries.
+MAX_SINGLE_ATTEMPTS = 2
+_CONNECTION_ERRORS = (MailboxError, ImapConnectError, OSError, socket.timeout, ssl.SSLError,
+                      imapclient.exceptions.IMAPClientError, EOFError)
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    keys: tuple[int, ...]
+    verdicts: int
+    failed: int
+
+
+def to_prompt_email(message: StoredMessage) -> PromptEmail:
+    return PromptEmail(id=message.prompt_id, sender=message.sender, subject=message.subject,
+                       date=message.date, body=message.body, attachments=message.attachments,
+                       truncated=message.truncated)
+
+
+class MailPipeline:
+    def __init__(self, config: Config, store: MailStore, *,
+                 ssl_context: ssl.SSLContext | None = None,
+                 model: TriageModel | None = None) -> None:
+        self.config = config
+        self.store = store
+        self._ssl_context = ssl_context
+        ollama_config = config.ollama
+        self.num_ctx = config.budget.num_ctx
+        self.model = model or TriageModel(
+            ollama_config.host, ollama_config.model, num_ctx=self.num_ctx,
+            keep_alive=ollama_config.keep_alive, temperature=ollama_config.temperature,
+            timeout=ollama_config.timeout_seconds)
+        self.calibration = TokenCalibration()
+        self._listeners: list[Listener] = []
+        self._stopping = threading.Event()
+        self._new_mail = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._action_lock = threading.Lock()
+        self._action_mailbox: ImapMailbox | None = None
+        self._idle_mailbox: ImapMailbox | None = None
+        self.model_ready = False
+
+    # -- subscribers ------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _publish(self, event: object) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken subscriber must not stop mail
+                log.exception("mail listener failed on %s", type(event).__name__)
+
+    # -- IMAP -------------------------------------------------------------------------------
+
+    @property
+    def max_body_tokens(self) -> int:
+        return max(16, self.config.budget.email_tokens - EMAIL_FRAME_TOKENS)
+
+    def _open_mailbox(self) -> ImapMailbox:
+        password = resolve_imap_password(self.config.imap)
+        mailbox = ImapMailbox(self.config.imap, password, self._ssl_context)
+        mailbox.connect()
+        return mailbox
+
+    def _sync(self, mailbox: ImapMailbox) -> SyncResult:
+        result = sync_folder(mailbox, self.store, self.config.imap.folder,
+                             max_body_tokens=self.max_body_tokens,
+                             backfill=self.config.imap.backfill)
+        for message in result.new:
+            self._publish(MailArrived(message, message.key))
+        if result.new:
+            self._new_mail.set()
+        return result
+
+    def sync_once(self) -> SyncResult:
+        mailbox = self._open_mailbox()
+        try:
+            return self._sync(mailbox)
+        finally:
+            mailbox.close()
+
+    def _wait_for_changes(self, mailbox: ImapMailbox) -> None:
+        """IDLE (renewed every idle_renew_seconds) or poll, until mail arrives or we stop."""
+        imap = self.config.imap
+        if mailbox.has_capability("IDLE"):
+            self._publish(ImapStatus("idle", f"{imap.username}@{imap.host}/{imap.folder}"))
+            started = time.monotonic()
+            while not self._stopping.is_set():
+                if mailbox.idle(IDLE_CHECK_SECONDS):
+                    return
+                if time.monotonic() - started >= imap.idle_renew_seconds:
+                    # RFC 2177: re-issue IDLE before 29 minutes; NOOP proves the socket lives.
+                    mailbox.noop()
+                    return
+        else:
+            self._publish(ImapStatus("polling", f"every {imap.poll_seconds}s"))
+            self._stopping.wait(imap.poll_seconds)
+            mailbox.noop()
+
+    def _imap_loop(self) -> None:
+        imap = self.config.imap
+        backoff = 1.0
+        while not self._stopping.is_set():
+            mailbox: ImapMailbox | None = None
+            try:
+                self._publish(ImapStatus("connecting", f"{imap.host}:{imap.port}"))
+                mailbox = self._open_mailbox()
+                self._idle_mailbox = mailbox
+                self._publish(ImapStatus("connected", f"{imap.username}@{imap.host}"))
+                backoff = 1.0
+                while not self._stopping.is_set():
+                    self._sync(mailbox)
+                    self._wait_for_changes(mailbox)
+            except CredentialsMissing as error:
+                self._publish(ImapStatus("error", str(error), MAX_BACKOFF_SECONDS))
+                self._stopping.wait(MAX_BACKOFF_SECONDS)
+            except _CONNECTION_ERRORS as error:
+                if self._stopping.is_set():
+                    break
+                delay = backoff + random.uniform(0, backoff / 2)
+                log.warning("IMAP connection lost (%s); reconnecting in %.1fs", error, delay)
+                self._publish(ImapStatus("reconnecting", str(error), delay))
+                self._stopping.wait(delay)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            finally:
+                self._idle_mailbox = None
+                if mailbox is not None:
+                    mailbox.close()
+
+    # -- triage -----------------------------------------------------------------------------
+
+    def check_model(self) -> bool:
+        ollama_config = self.config.ollama
+        fix = f"ollama create {ollama_config.model} -f modelfiles/Modelfile.triage"
+        try:
+            show_model(ollama_config.host, ollama_config.model, timeout=5.0)
+        except OllamaUnavailable as error:
+            self._publish(TriageStatus("unavailable", f"Ollama not reachable: {error}",
+                                       "start it with `ollama serve`"))
+            self.model_ready = False
+        except OllamaModelMissing:
+            self._publish(TriageStatus("model-missing",
+                                       f"Ollama has no model {ollama_config.model!r}", fix))
+            self.model_ready = False
+        else:
+            self._publish(TriageStatus("ready", f"{ollama_config.model}, num_ctx {self.num_ctx}"))
+            self.model_ready = True
+        return self.model_ready
+
+    def _fixed_prompt_tokens(self) -> int:
+        system = self.config.ollama.system_prompt
+        if not system:
+            from tui.prompts import TRIAGE_SYSTEM_PROMPT
+
+            system = TRIAGE_SYSTEM_PROMPT  # the Modelfile's SYSTEM, counted all the same
+        # The user message's framing: task line, the untrusted-data sentence, the id list.
+        return estimate_tokens(system) + estimate_tokens(self.config.ollama.task_prompt) + 160
+
+    @staticmethod
+    def _email_tokens(message: StoredMessage) -> int:
+        return estimate_tokens(render_email(to_prompt_email(message)))
+
+    def _run_batch(self, batch: list[StoredMessage]) -> BatchOutcome:
+        keys = [m.key for m in batch]
+        by_id = {m.prompt_id: m for m in batch}
+        ids = list(by_id)
+        self.store.set_state(keys, MailState.TRIAGING, count_attempt=True)
+        emails = [to_prompt_email(m) for m in batch]
+        messages = build_messages(emails, task_prompt=self.config.ollama.task_prompt,
+                                  system_prompt=self.config.ollama.system_prompt or None)
+        estimated = prompt_tokens(messages)
+        stream = VerdictStream(ids)
+
+        def on_text(text: str) -> None:
+            for verdict in stream.feed(text):
+                self._publish(VerdictPreview(by_id[verdict.id].key, verdict))
+
+        reply = self.model.run_batch(messages, verdict_format_schema(ids), on_text)
+        if reply.prompt_eval_count:
+            self.calibration.observe(estimated, reply.prompt_eval_count)
+        room = self.num_ctx - self.config.budget.generation_reserve_tokens
+        if reply.done_reason == "length" or (reply.prompt_eval_count or 0) > room:
+            # Ollama cuts an over-long prompt silently (HTTP 200); a prompt that used more
+            # than the planned room may have lost its start, system prompt included.
+            return self._retry(batch, f"prompt of {reply.prompt_eval_count} tokens exceeded "
+                                      f"the planned {room} (done_reason {reply.done_reason})",
+                               reply.text)
+        try:
+            verdicts = parse_reply(reply.text, ids)
+        except ReplyProblem as problem:
+            return self._retry(batch, f"{problem.kind}: {problem.detail}", reply.text)
+        for verdict in verdicts:
+            self._save_verdict(by_id[verdict.id], verdict, emails, ids)
+        return BatchOutcome(tuple(keys), len(verdicts), 0)
+
+    def _retry(self, batch: list[StoredMessage], reason: str, raw: str) -> BatchOutcome:
+        keys = tuple(m.key for m in batch)
+        log.warning("triage batch %s rejected: %s", keys, reason)
+        if len(batch) > 1:
+            self._publish(BatchRetried(keys, f"{reason}; splitting the batch"))
+            first, second = split_batch(batch)
+            outcomes = [self._run_batch(first), self._run_batch(second)]
+            return BatchOutcome(keys, sum(o.verdicts for o in outcomes),
+                                sum(o.failed for o in outcomes))
+        message = self.store.message(batch[0].key)
+        if message is not None and message.attempts < MAX_SINGLE_ATTEMPTS:
+            self._publish(BatchRetried(keys, f"{reason}; retrying"))
+            return self._run_batch([message])
+        self.store.set_state(list(keys), MailState.FAILED, error=reason, raw_reply=raw)
+        self._publish(TriageFailed(keys, reason))
+        return BatchOutcome(keys, 0, len(keys))
+
+    def _save_verdict(self, message: StoredMessage, verdict: Verdict,
+                      emails: list[PromptEmail], ids: list[str]) -> None:
+        email = next(e for e in emails if e.id == message.prompt_id)
+        signals = injection_signals(email, [i for i in ids if i != message.prompt_id])
+        suspected = verdict.injection_suspected or bool(signals)
+        self.store.save_verdict(
+            message.key, priority=verdict.priority.value, category=verdict.category.value,
+            action=verdict.action.value, folder=verdict.folder, summary=verdict.summary,
+            reason=verdict.reason, injection_suspected=suspected,
+            injection_signals=list(signals))
+        stored = self.store.verdict(message.key)
+        assert stored is not None
+        self._publish(VerdictReady(message.key, stored))
+        action = verdict.action
+        if (self.config.imap.auto_apply and not suspected and not action.is_destructive
+                and action is not SuggestedAction.NONE):
+            self.decide(message.key, action, verdict.folder, source="auto")
+
+    def triage_pending(self) -> list[BatchOutcome]:
+        """Triage every message waiting for a verdict, in budget-sized batches."""
+        pending = self.store.messages((MailState.NEW,))
+        if not pending:
+            return []
+        try:
+            batches = plan_batches(
+                pending, self._email_tokens, num_ctx=self.num_ctx,
+                fixed_tokens=self._fixed_prompt_tokens(),
+                generation_reserve=self.config.budget.generation_reserve_tokens,
+                calibration=self.calibration)
+        except ItemTooLarge as error:
+            # Bodies are truncated to fit at parse time; this needs a tiny num_ctx.
+            item: StoredMessage = error.item  # type: ignore[assignment]
+            self.store.set_state([item.key], MailState.FAILED,
+                                 error=f"needs {error.tokens} tokens, only {error.room} fit")
+            self._publish(TriageFailed((item.key,), "email too large for the context"))
+            return []
+        outcomes = []
+        for batch in batches:
+            if self._stopping.is_set():
+                break
+            self._publish(TriageStatus("working", f"batch of {len(batch)}"))
+            outcomes.append(self._run_batch(batch))
+        self._publish(TriageStatus("ready", f"{self.config.ollama.model}, num_ctx {self.num_ctx}"))
+        return outcomes
+
+    def _triage_loop(self) -> None:
+        while not self._stopping.is_set():
+            if not self.model_ready and not self.check_model():
+                self._stopping.wait(MODEL_RETRY_SECONDS)
+                continue
+            try:
+                self.triage_pending()
+            except (OllamaUnavailable, OllamaModelMissing) as error:
+                log.warning("triage paused: %s", error)
+                self.store.resume_unfinished()
+                self.model_ready = False
+                continue
+            except Exception:  # keep collecting mail whatever one batch does
+                log.exception("triage batch failed")
+                self.store.resume_unfinished()
+            self._new_mail.wait(5.0)
+            self._new_mail.clear()
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def _with_action_mailbox(self, work: Callable[[ImapMailbox], object]) -> object:
+        with self._action_lock:
+            for attempt in range(2):
+                if self._action_mailbox is None:
+                    self._action_mailbox = self._open_mailbox()
+                try:
+                    return work(self._action_mailbox)
+                except _CONNECTION_ERRORS:
+                    # A stale connection: reconnect once, then let the error through.
+                    self._action_mailbox.close()
+                    self._action_mailbox = None
+                    if attempt:
+                        raise
+            raise AssertionError("unreachable")
+
+    def decide(self, key: int, action: SuggestedAction, folder: str | None = None, *,
+               source: str = "accept") -> bool:
+        message = self.store.message(key)
+        if message is None:
+            self._publish(ActionFailed(key, action.value, "unknown message"))
+            return False
+        try:
+            self._with_action_mailbox(lambda mailbox: apply_action(
+                mailbox, self.store, message, action, folder=folder,
+                archive_folder=self.config.imap.archive_folder, source=source))
+        except (ActionError, CredentialsMissing, *_CONNECTION_ERRORS) as error:
+            log.warning("action %s on %s failed: %s", action.value, key, error)
+            self._publish(ActionFailed(key, action.value, str(error)))
+            return False
+        self._publish(ActionApplied(key, action.value, folder, source))
+        return True
+
+    def accept(self, key: int) -> bool:
+        verdict = self.store.verdict(key)
+        if verdict is None:
+            self._publish(ActionFailed(key, "accept", "no verdict yet"))
+            return False
+        return self.decide(key, SuggestedAction(verdict.action), verdict.folder)
+
+    def undo(self, key: int) -> bool:
+        try:
+            action = self._with_action_mailbox(
+                lambda mailbox: undo_last_action(mailbox, self.store, key))
+        except (ActionError, CredentialsMissing, *_CONNECTION_ERRORS) as error:
+            self._publish(ActionFailed(key, "undo", str(error)))
+            return False
+        self._publish(ActionUndone(key, str(action)))
+        return True
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.store.resume_unfinished()
+        if not self.config.imap.enabled:
+            self._publish(ImapStatus("not-configured", "set [imap] host and username"))
+        else:
+            self._threads.append(threading.Thread(target=self._imap_loop, name="imap",
+                                                  daemon=True))
+        self._threads.append(threading.Thread(target=self._triage_loop, name="triage",
+                                              daemon=True))
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._new_mail.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
+        with self._action_lock:
+            if self._action_mailbox is not None:
+                self._action_mailbox.close()
+                self._action_mailbox = None

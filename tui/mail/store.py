@@ -1,0 +1,307 @@
+"""Mail state in SQLite: what was seen on the server, verdicts, decisions, applied actions.
+
+A message is keyed by its Message-ID, so a reconnect, a resync or a UIDVALIDITY change never
+triages the same mail twice; its current (folder, UIDVALIDITY, UID) is kept beside it and
+checked against the Message-ID before any action touches the server.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+class MailState(str, Enum):
+    NEW = "new"              # fetched, waiting for triage
+    TRIAGING = "triaging"    # in a batch sent to the model
+    TRIAGED = "triaged"      # has a verdict, waiting for the user
+    FAILED = "failed"        # the model could not give a valid verdict; raw reply kept
+    DECIDED = "decided"      # the user accepted or overrode; action applied
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    key: int
+    message_id: str
+    folder: str
+    uidvalidity: int
+    uid: int
+    sender: str
+    subject: str
+    date: str
+    body: str
+    attachments: tuple[str, ...]
+    truncated: bool
+    problems: tuple[str, ...]
+    state: MailState
+    attempts: int
+    last_error: str | None
+    raw_reply: str | None
+
+    @property
+    def prompt_id(self) -> str:
+        """The short id the model sees (and must echo back) for this message."""
+        return f"m{self.key}"
+
+
+@dataclass(frozen=True)
+class StoredVerdict:
+    key: int
+    priority: str
+    category: str
+    action: str
+    folder: str | None
+    summary: str
+    reason: str
+    injection_suspected: bool
+    injection_signals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AppliedAction:
+    action_id: int
+    key: int
+    action: str
+    folder: str | None
+    source: str
+    undo: dict[str, Any]
+    applied_at: float
+    undone_at: float | None
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sync_state (
+    folder TEXT PRIMARY KEY,
+    uidvalidity INTEGER NOT NULL,
+    last_uid INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    key INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL UNIQUE,
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    date TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attachments TEXT NOT NULL,
+    truncated INTEGER NOT NULL,
+    problems TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    raw_reply TEXT,
+    added_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_state ON messages (state, key);
+CREATE TABLE IF NOT EXISTS verdicts (
+    key INTEGER PRIMARY KEY REFERENCES messages (key) ON DELETE CASCADE,
+    priority TEXT NOT NULL,
+    category TEXT NOT NULL,
+    action TEXT NOT NULL,
+    folder TEXT,
+    summary TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    injection_suspected INTEGER NOT NULL,
+    injection_signals TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS actions (
+    action_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key INTEGER NOT NULL REFERENCES messages (key) ON DELETE CASCADE,
+    action TEXT NOT NULL,
+    folder TEXT,
+    source TEXT NOT NULL,
+    undo TEXT NOT NULL,
+    applied_at REAL NOT NULL,
+    undone_at REAL
+);
+"""
+
+
+class MailStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- sync position ------------------------------------------------------------------
+
+    def sync_position(self, folder: str) -> tuple[int, int] | None:
+        with self._lock:
+            row = self._db.execute("SELECT uidvalidity, last_uid FROM sync_state WHERE folder = ?",
+                                   (folder,)).fetchone()
+        return (row["uidvalidity"], row["last_uid"]) if row else None
+
+    def set_sync_position(self, folder: str, uidvalidity: int, last_uid: int) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT INTO sync_state (folder, uidvalidity, last_uid) VALUES (?, ?, ?)"
+                       " ON CONFLICT (folder) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
+                       " last_uid = excluded.last_uid", (folder, uidvalidity, last_uid))
+
+    # -- messages -------------------------------------------------------------------------
+
+    @staticmethod
+    def _message(row: sqlite3.Row) -> StoredMessage:
+        return StoredMessage(
+            key=row["key"], message_id=row["message_id"], folder=row["folder"],
+            uidvalidity=row["uidvalidity"], uid=row["uid"], sender=row["sender"],
+            subject=row["subject"], date=row["date"], body=row["body"],
+            attachments=tuple(json.loads(row["attachments"])), truncated=bool(row["truncated"]),
+            problems=tuple(json.loads(row["problems"])), state=MailState(row["state"]),
+            attempts=row["attempts"], last_error=row["last_error"], raw_reply=row["raw_reply"],
+        )
+
+    def add_message(self, *, message_id: str, folder: str, uidvalidity: int, uid: int,
+                    sender: str, subject: str, date: str, body: str,
+                    attachments: list[str], truncated: bool, problems: list[str]
+                    ) -> tuple[StoredMessage, bool]:
+        """Insert a newly seen message; a known Message-ID only has its location refreshed."""
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM messages WHERE message_id = ?",
+                             (message_id,)).fetchone()
+            if row is not None:
+                db.execute("UPDATE messages SET folder = ?, uidvalidity = ?, uid = ?"
+                           " WHERE key = ?", (folder, uidvalidity, uid, row["key"]))
+                row = db.execute("SELECT * FROM messages WHERE key = ?", (row["key"],)).fetchone()
+                return self._message(row), False
+            cursor = db.execute(
+                "INSERT INTO messages (message_id, folder, uidvalidity, uid, sender, subject,"
+                " date, body, attachments, truncated, problems, state, added_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (message_id, folder, uidvalidity, uid, sender, subject, date, body,
+                 json.dumps(attachments), int(truncated), json.dumps(problems),
+                 MailState.NEW.value, time.time()))
+            row = db.execute("SELECT * FROM messages WHERE key = ?",
+                             (cursor.lastrowid,)).fetchone()
+        return self._message(row), True
+
+    def relocate(self, key: int, folder: str, uidvalidity: int, uid: int) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE messages SET folder = ?, uidvalidity = ?, uid = ? WHERE key = ?",
+                       (folder, uidvalidity, uid, key))
+
+    def known_message_ids(self) -> set[str]:
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT message_id FROM messages")}
+
+    def message(self, key: int) -> StoredMessage | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM messages WHERE key = ?", (key,)).fetchone()
+        return self._message(row) if row else None
+
+    def messages(self, states: tuple[MailState, ...] | None = None) -> list[StoredMessage]:
+        with self._lock:
+            if states is None:
+                rows = self._db.execute("SELECT * FROM messages ORDER BY key").fetchall()
+            else:
+                marks = ",".join("?" * len(states))
+                rows = self._db.execute(
+                    f"SELECT * FROM messages WHERE state IN ({marks}) ORDER BY key",
+                    [s.value for s in states]).fetchall()
+        return [self._message(row) for row in rows]
+
+    def set_state(self, keys: list[int], state: MailState, *, error: str | None = None,
+                  raw_reply: str | None = None, count_attempt: bool = False) -> None:
+        with self._transaction() as db:
+            for key in keys:
+                db.execute(
+                    "UPDATE messages SET state = ?, last_error = ?,"
+                    " raw_reply = COALESCE(?, raw_reply), attempts = attempts + ? WHERE key = ?",
+                    (state.value, error, raw_reply, int(count_attempt), key))
+
+    def resume_unfinished(self) -> list[int]:
+        """Batches in flight when the process stopped go back to the triage queue."""
+        with self._transaction() as db:
+            rows = db.execute("SELECT key FROM messages WHERE state = ?",
+                              (MailState.TRIAGING.value,)).fetchall()
+            db.execute("UPDATE messages SET state = ? WHERE state = ?",
+                       (MailState.NEW.value, MailState.TRIAGING.value))
+        return [row["key"] for row in rows]
+
+    # -- verdicts -------------------------------------------------------------------------
+
+    def save_verdict(self, key: int, *, priority: str, category: str, action: str,
+                     folder: str | None, summary: str, reason: str, injection_suspected: bool,
+                     injection_signals: list[str]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO verdicts (key, priority, category, action, folder,"
+                " summary, reason, injection_suspected, injection_signals, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, priority, category, action, folder, summary, reason,
+                 int(injection_suspected), json.dumps(injection_signals), time.time()))
+            db.execute("UPDATE messages SET state = ?, last_error = NULL WHERE key = ?",
+                       (MailState.TRIAGED.value, key))
+
+    def verdict(self, key: int) -> StoredVerdict | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM verdicts WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        return StoredVerdict(
+            key=row["key"], priority=row["priority"], category=row["category"],
+            action=row["action"], folder=row["folder"], summary=row["summary"],
+            reason=row["reason"], injection_suspected=bool(row["injection_suspected"]),
+            injection_signals=tuple(json.loads(row["injection_signals"])))
+
+    # -- actions --------------------------------------------------------------------------
+
+    def record_action(self, key: int, action: str, folder: str | None, source: str,
+                      undo: dict[str, Any]) -> int:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO actions (key, action, folder, source, undo, applied_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (key, action, folder, source, json.dumps(undo), time.time()))
+            db.execute("UPDATE messages SET state = ? WHERE key = ?",
+                       (MailState.DECIDED.value, key))
+            return int(cursor.lastrowid or 0)
+
+    def last_action(self, key: int) -> AppliedAction | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM actions WHERE key = ? AND undone_at IS NULL"
+                " ORDER BY action_id DESC LIMIT 1", (key,)).fetchone()
+        if row is None:
+            return None
+        return AppliedAction(row["action_id"], row["key"], row["action"], row["folder"],
+                             row["source"], json.loads(row["undo"]), row["applied_at"],
+                             row["undone_at"])
+
+    def mark_undone(self, action_id: int, key: int) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE actions SET undone_at = ? WHERE action_id = ?",
+                       (time.time(), action_id))
+            db.execute("UPDATE messages SET state = ? WHERE key = ?",
+                       (MailState.TRIAGED.value, key))
