@@ -309,3 +309,36 @@ def test_uidvalidity_change_resyncs_by_message_id(
     for message_id in before:
         assert after[message_id][0] == 4242
     assert len(after) == 3
+
+
+def test_connection_killed_mid_fetch_loses_nothing_and_repeats_nothing(
+        dovecot: DovecotServer, mail_pipeline: MailPipeline,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import tui.mail.sync as sync
+    from tui.mail.imap_mailbox import ImapMailbox
+
+    monkeypatch.setattr(sync, "FETCH_CHUNK", 2)
+    seed(dovecot, *(mail_corpus.plain_text(message_id=f"<bulk-{i}@example.org>",
+                                           subject=f"Bulk {i}") for i in range(7)))
+    original_fetch = ImapMailbox.fetch
+    fetches: list[list[int]] = []
+
+    def fetch_then_kick(self: ImapMailbox, uids: Any) -> Any:
+        fetches.append(list(uids))
+        if len(fetches) == 2:
+            # Drop the connection server-side in the middle of the sync.
+            dovecot.kill_connections(IMAP_USER)
+        return original_fetch(self, uids)
+
+    monkeypatch.setattr(ImapMailbox, "fetch", fetch_then_kick)
+    statuses: list[str] = []
+    mail_pipeline.subscribe(lambda e: statuses.append(e.state)
+                            if isinstance(e, ImapStatus) else None)
+    mail_pipeline.start()
+    wait_until(lambda: len(mail_pipeline.store.messages()) == 7, timeout=30)
+    assert "reconnecting" in statuses
+    ids = [m.message_id for m in mail_pipeline.store.messages()]
+    assert sorted(ids) == sorted(f"<bulk-{i}@example.org>" for i in range(7))
+    # The chunk committed before the drop was not fetched again after reconnecting.
+    fetched = [uid for chunk in fetches for uid in chunk]
+    assert fetched.count(fetches[0][0]) == 1
