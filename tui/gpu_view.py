@@ -46,6 +46,7 @@ class GpuReading:
 
     samples: tuple[GpuMemorySample, ...] = ()
     unavailable: GpuUnavailable | None = None
+    process_names: dict[int, str] | None = None
 
     def card(self, index: int) -> GpuMemorySample | None:
         return self.samples[index] if index < len(self.samples) else None
@@ -59,3 +60,18 @@ def headroom_warning(reading: GpuReading, index: int, warn_bytes: int) -> str | 
         return (f"GPU {index}: only {card.free_bytes / 2**30:.2f} GiB free, under the "
                 f"{warn_bytes / 2**30:.2f} GiB margin")
     return None
+
+
+def process_shares(card: GpuMemorySample, whisperx_pids: set[int],
+                   names: dict[int, str]) -> dict[str, int]:
+    """Measured memory per owner: WhisperX (our worker), Ollama (by process name), other."""
+    shares = {"WhisperX": 0, "Ollama": 0, "other": 0}
+    for process in card.processes:
+        used = process.used_bytes or 0
+        if process.pid in whisperx_pids:
+            shares["WhisperX"] += used
+        elif "ollama" in names.get(process.pid, "").lower():
+            shares["Ollama"] += used
+        else:
+            shares["other"] += used
+    return shares

@@ -7,6 +7,7 @@ from textual.message import Message
 from tui.doctor import CheckResult
 from tui.gpu_view import GpuReading
 from tui.plan_service import PlanResult
+from tui.transcripts.events import Progress
 
 
 class ServicesChecked(Message):
@@ -30,4 +31,33 @@ class PlanReady(Message):
     def __init__(self, result: PlanResult | None, error: str | None = None) -> None:
         self.result = result
         self.error = error
+        super().__init__()
+
+
+class TranscriptUpdate(Message, bubble=False):
+    """An event from the transcript pipeline; progress ticks of one file collapse."""
+
+    def __init__(self, event: object) -> None:
+        self.event = event
+        super().__init__()
+
+    def can_replace(self, message: Message) -> bool:
+        return (isinstance(self.event, Progress) and isinstance(message, TranscriptUpdate)
+                and isinstance(message.event, Progress)
+                and message.event.content_hash == self.event.content_hash)
+
+
+class MailUpdate(Message, bubble=False):
+    def __init__(self, event: object) -> None:
+        self.event = event
+        super().__init__()
+
+
+class ServiceState(Message, bubble=False):
+    """A live status line for one service (watcher, IMAP, Ollama)."""
+
+    def __init__(self, name: str, ok: bool, detail: str) -> None:
+        self.name = name
+        self.ok = ok
+        self.detail = detail
         super().__init__()

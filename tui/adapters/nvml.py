@@ -125,3 +125,12 @@ def read_gpus() -> list[GpuMemorySample] | GpuUnavailable:
     if not samples:
         return GpuUnavailable("NVML sees no GPU", "check nvidia-smi and CUDA_VISIBLE_DEVICES")
     return samples
+
+
+def process_name(pid: int) -> str:
+    """The process's command name (Linux /proc); "" when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8") as stream:
+            return stream.read().strip()
+    except OSError:
+        return ""

@@ -4,8 +4,6 @@ and moves. Policy (what to fetch, when to reconnect, what an action means) lives
 from __future__ import annotations
 
 import contextlib
-import email.parser
-import email.policy
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,10 +13,10 @@ import imapclient
 
 from tui.adapters.imap_connect import connect_imap
 from tui.config import ImapConfig
+from tui.mail.parsing import message_id_from_headers
 
 _BODY = b"BODY[]"
 _MESSAGE_ID_FIELD = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
-_HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.default)
 
 
 class MailboxError(Exception):
@@ -44,11 +42,8 @@ def _text(value: bytes | str) -> str:
 
 
 def message_id_of(header_bytes: bytes) -> str:
-    try:
-        value = _HEADER_PARSER.parsebytes(header_bytes).get("Message-ID")
-    except Exception:  # a malformed header is an unknown id, not a crash
-        return ""
-    return str(value).strip() if value else ""
+    """The Message-ID exactly as `parse_email` reads it, so store and server always agree."""
+    return message_id_from_headers(header_bytes)
 
 
 class ImapMailbox:

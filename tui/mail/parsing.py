@@ -33,7 +33,9 @@ __all__ = [
     "Attachment",
     "ParsedEmail",
     "html_to_text",
+    "message_id_from_headers",
     "parse_email",
+    "synthetic_message_id",
     "truncate_to_tokens",
 ]
 
@@ -125,7 +127,6 @@ _UNSAFE_CODECS = {
     "punycode",
     "mbcs",
     "oem",
-    "rot-13",
     "rot_13",
 }
 
@@ -138,7 +139,8 @@ def _lookup_codec(label: str) -> str | None:
     except (LookupError, ValueError, TypeError):
         return None
     # Bytes-to-bytes codecs (base64, zlib, ...) are registered too; they are no charset.
-    if not getattr(info, "_is_text_encoding", True) or info.name in _UNSAFE_CODECS:
+    unsafe = info.name.replace("-", "_") in _UNSAFE_CODECS  # codec names use either spelling
+    if not getattr(info, "_is_text_encoding", True) or unsafe:
         return None
     return info.name
 
@@ -333,6 +335,9 @@ _VOID_TAGS = {
     "track",
 }
 _LINK_SCHEMES = ("http://", "https://", "mailto:")
+# Nested-list indentation must survive whitespace normalisation, which strips line starts; a
+# private-use character stands in for it until then.
+_INDENT = "\ue000"
 
 
 def _same_link(label: str, href: str) -> bool:
@@ -358,12 +363,27 @@ class _TextExtractor(HTMLParser):
         self._list_depth = 0
         self._cells = 0
         self._links: list[tuple[str, int]] = []
+        # True right after "- ": Outlook wraps every list item's text in <p>, which must not
+        # push the text onto a line of its own.
+        self._after_bullet = False
+
+    def _tail(self) -> tuple[int, bool]:
+        """(newlines at the end of the output, whether the current line has text)."""
+        newlines = 0
+        for chunk in reversed(self.parts):
+            for char in reversed(chunk):
+                if char == "\n":
+                    newlines += 1
+                elif not (char.isspace() or char == _INDENT):
+                    return newlines, newlines == 0
+        return -1, False  # start of the document: no line breaks needed
 
     def _newlines(self, count: int) -> None:
         # Adjacent block boundaries share their line breaks instead of stacking blank lines.
-        tail = "".join(self.parts[-4:]).rstrip(" ")
-        have = len(tail) - len(tail.rstrip("\n")) if tail else count
-        if have < count:
+        if self._after_bullet:
+            return
+        have, _ = self._tail()
+        if 0 <= have < count:
             self.parts.append("\n" * (count - have))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -379,15 +399,19 @@ class _TextExtractor(HTMLParser):
         if tag == "br":
             self.parts.append("\n")
         elif tag == "li":
+            self._after_bullet = False
             self._newlines(1)
-            self.parts.append("  " * max(self._list_depth - 1, 0) + "- ")
+            self.parts.append(_INDENT * max(self._list_depth - 1, 0) + "- ")
+            self._after_bullet = True
         elif tag in ("ul", "ol"):
             self._list_depth += 1
             self._newlines(1)
         elif tag in _PARAGRAPH_TAGS:
-            self._newlines(2)
+            self._newlines(1 if self._list_depth else 2)  # no blank lines inside a list
         elif tag in ("td", "th"):
-            if self._cells:
+            # Layout tables (most HTML mail) put whole blocks in cells: a separator only
+            # between cells that share a line with text.
+            if self._cells and self._tail()[1]:
                 self.parts.append(" | ")
             self._cells += 1
         elif tag in _BLOCK_TAGS:
@@ -417,7 +441,7 @@ class _TextExtractor(HTMLParser):
             self._list_depth = max(self._list_depth - 1, 0)
             self._newlines(1)
         elif tag in _PARAGRAPH_TAGS:
-            self._newlines(2)
+            self._newlines(1 if self._list_depth else 2)  # no blank lines inside a list
         elif tag == "li" or tag in _BLOCK_TAGS:
             if tag == "pre":
                 self._pre = max(self._pre - 1, 0)
@@ -431,6 +455,8 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._skip or not data:
             return
+        if not data.isspace():
+            self._after_bullet = False
         # Outside <pre>, HTML whitespace (newlines included) renders as one space.
         self.parts.append(data if self._pre else re.sub(r"\s+", " ", data))
 
@@ -459,7 +485,7 @@ def html_to_text(html_source: str) -> str:
         stripped = _DROP_BLOCK_RE.sub(" ", html_source)
         stripped = re.sub(r"<(br|/p|/div|/li|/tr|/h\d)\b[^>]*>", "\n", stripped, flags=re.I)
         text = html.unescape(_TAG_RE.sub(" ", stripped))
-    return _normalise_text(text)
+    return _normalise_text(text).replace(_INDENT, "  ")
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,13 +509,13 @@ def truncate_to_tokens(text: str, max_tokens: int) -> tuple[str, bool]:
     def fits(kept: str) -> bool:
         return estimate_tokens(kept + _marker(total - len(kept))) <= max_tokens
 
-    # Every character is at least one UTF-8 byte, so no prefix longer than the byte budget can
-    # fit; bounding the search keeps it cheap for multi-megabyte bodies.
-    lo, hi = 0, min(total, int(max(max_tokens, 0) * BYTES_PER_TOKEN) + 1)
-    # fits(text[:k]) is monotone in k: one more character adds at least one byte, while the
-    # marker's count loses at most one digit.
     if not fits(""):
         return "", True
+    # Every character is at least one UTF-8 byte, so no prefix longer than the byte budget can
+    # fit; bounding the search keeps it cheap for multi-megabyte bodies. Binary search is
+    # valid because fits(text[:k]) is monotone in k: one more character adds at least one
+    # byte, while the marker's count loses at most one digit.
+    lo, hi = 0, min(total, int(max(max_tokens, 0) * BYTES_PER_TOKEN) + 1)
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if fits(text[:mid]):
@@ -515,7 +541,8 @@ def truncate_to_tokens(text: str, max_tokens: int) -> tuple[str, bool]:
 
 _ENCODED_WORD_RE = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
 _EW_GAP_RE = re.compile(r"(=\?[^?\s]+\?[QqBb]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[QqBb]\?)")
-_FOLD_RE = re.compile(r"\r?\n(?=[ \t])|\r?\n")
+# Unfolding (RFC 5322 §2.2.3) removes the line break and keeps the whitespace after it.
+_FOLD_RE = re.compile(r"\r\n|[\r\n]")
 
 
 def _decode_encoded_words(value: str, problems: list[str], where: str) -> str:
@@ -610,14 +637,31 @@ def _parse_date(msg: Message, problems: list[str]) -> datetime | None:
     return parsed
 
 
-def _message_id(msg: Message, raw: bytes) -> str:
+def _header_message_id(msg: Message) -> str:
+    # The raw header, unfolded: email's MessageIDHeader parse cuts odd ids short ("<a b@c>"
+    # becomes "<a") and replaces 8-bit bytes with U+FFFD.
     values = _raw_headers(msg, "Message-ID")
-    if values:
-        value, _ = _desurrogate(_unfold(values[0]))
-        value = _one_line(value)
-        if value:
-            return value
-    return synthetic_message_id(raw)
+    if not values:
+        return ""
+    value, _ = _desurrogate(_unfold(values[0]))
+    return _one_line(value)
+
+
+def _message_id(msg: Message, raw: bytes) -> str:
+    return _header_message_id(msg) or synthetic_message_id(raw)
+
+
+def message_id_from_headers(header_bytes: bytes) -> str:
+    """The Message-ID as ``parse_email`` reports it, from a header block alone (e.g. IMAP
+    ``BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]``); "" when missing, since a synthetic id needs
+    the whole message. Never raises."""
+    try:
+        headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(
+            _as_bytes(header_bytes)
+        )
+        return _header_message_id(headers)
+    except Exception:
+        return ""
 
 
 def synthetic_message_id(raw: bytes) -> str:
@@ -876,14 +920,17 @@ def _dedupe(problems: Iterable[str]) -> tuple[str, ...]:
     return tuple(unique)
 
 
-def _parse(raw: bytes, max_body_tokens: int) -> ParsedEmail:
+def _parse(
+    raw: bytes, max_body_tokens: int, *, original: bytes | None = None, note: str = ""
+) -> ParsedEmail:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
-    problems: list[str] = []
+    problems: list[str] = [note] if note else []
     sender = _header_text(msg, "From", problems, check_syntax=True)
     to = _header_text(msg, "To", problems, all_values=True, check_syntax=True)
     subject = _header_text(msg, "Subject", problems)
     date = _parse_date(msg, problems)
-    message_id = _message_id(msg, raw)
+    # A synthetic id hashes the bytes as fetched, so a cleaned-up retry keeps the same id.
+    message_id = _message_id(msg, raw if original is None else original)
 
     state = _Walk()
     _walk(msg, state, 0, True)
@@ -903,7 +950,8 @@ def _parse(raw: bytes, max_body_tokens: int) -> ParsedEmail:
         body_source = "text/html"
     else:
         body_source = "text/plain"
-    body, truncated = truncate_to_tokens(_normalise_text("\n\n".join(texts)), max_body_tokens)
+    # Each segment is normalised already; normalising again would strip list indentation.
+    body, truncated = truncate_to_tokens("\n\n".join(texts), max_body_tokens)
     return ParsedEmail(
         message_id=message_id,
         sender=sender,
@@ -962,4 +1010,17 @@ def parse_email(raw: bytes, *, max_body_tokens: int) -> ParsedEmail:
     try:
         return _parse(data, max_body_tokens)
     except Exception as exc:  # one bad message must never stop the mail loop
-        return _fallback(data, max_body_tokens, exc)
+        failure = exc
+    if b"\x00" in data:
+        # email's parser raises ValueError on a NUL inside some header parameters (an RFC 2231
+        # charset name, for one); NUL is never meaningful in mail text, so retry without it.
+        try:
+            return _parse(
+                data.replace(b"\x00", b""),
+                max_body_tokens,
+                original=data,
+                note="NUL bytes removed before parsing (the parser rejected them)",
+            )
+        except Exception as exc:
+            failure = exc
+    return _fallback(data, max_body_tokens, failure)

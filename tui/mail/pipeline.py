@@ -391,6 +391,11 @@ class MailPipeline:
         self._publish(ActionUndone(key, str(action)))
         return True
 
+    def retriage(self, keys: list[int]) -> None:
+        """Send mails back to the model (the user asked again with `t`)."""
+        self.store.set_state(keys, MailState.NEW)
+        self._new_mail.set()
+
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import queue
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +29,33 @@ _STOP_GRACE_SECONDS = 5.0
 
 class WorkerCrashed(Exception):
     pass
+
+
+def _has_real_fileno(stream: object) -> bool:
+    try:
+        return stream is not None and stream.fileno() >= 0  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _ensure_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with a real stderr.
+
+    The tracker is spawned with `sys.stderr.fileno()` among its inherited descriptors; under
+    Textual, sys.stderr is a capture object without one ("bad value(s) in fds_to_keep").
+    """
+    from multiprocessing import resource_tracker
+
+    if _has_real_fileno(sys.stderr):
+        resource_tracker.ensure_running()
+        return
+    saved = sys.stderr
+    with open(os.devnull, "w", encoding="utf-8") as devnull:
+        sys.stderr = sys.__stderr__ if _has_real_fileno(sys.__stderr__) else devnull
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
 
 
 class WhisperxWorker:
@@ -55,6 +84,7 @@ class WhisperxWorker:
             return
         from tui.transcripts.whisperx_worker import worker_main
 
+        _ensure_resource_tracker()
         self._requests = self._context.Queue()
         self._events = self._context.Queue()
         self._process = self._context.Process(

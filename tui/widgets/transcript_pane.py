@@ -1,0 +1,112 @@
+"""The transcript pane: the file being worked on, its live lines, and the queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import ProgressBar, RichLog, Static
+
+from tui.transcript_view import speaker_style, transcript_line
+from tui.transcripts.events import (
+    DuplicateSkipped,
+    FileDone,
+    FileFailed,
+    FileQueued,
+    Progress,
+    SegmentsRefined,
+    SegmentTranscribed,
+    StageChanged,
+)
+from tui.transcripts.store import StoredSegment
+
+MAX_LINES = 2000
+
+
+class TranscriptPane(Vertical, can_focus=True):
+    def __init__(self, drop_folder: Path, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.drop_folder = drop_folder
+        self.border_title = "Transcripts"
+        self._names: dict[str, str] = {}
+        self._files: dict[str, tuple[str, str]] = {}   # digest → (name, state)
+        self._segments: dict[str, list[StoredSegment]] = {}
+        self._current: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"waiting for recordings in {self.drop_folder}", id="transcript-status")
+        yield ProgressBar(total=100, show_eta=False, id="transcript-progress")
+        yield RichLog(id="transcript-lines", wrap=True, markup=False, max_lines=MAX_LINES)
+        yield Static("", id="transcript-queue")
+
+    @property
+    def lines(self) -> RichLog:
+        return self.query_one("#transcript-lines", RichLog)
+
+    def _line(self, segment: StoredSegment) -> Text:
+        stamp, speaker, text = transcript_line(segment, self._names)
+        line = Text(stamp + " ", style="dim")
+        if speaker:
+            line.append(f"{speaker}: ", style=speaker_style(speaker))
+        line.append(text)
+        return line
+
+    def _write(self, segment: StoredSegment) -> None:
+        lines = self.lines
+        # Follow new lines only while the reader is at the bottom.
+        lines.write(self._line(segment), scroll_end=lines.is_vertical_scroll_end)
+
+    def _rewrite(self, digest: str) -> None:
+        lines = self.lines
+        following = lines.is_vertical_scroll_end
+        lines.clear()
+        for segment in self._segments.get(digest, [])[-MAX_LINES:]:
+            lines.write(self._line(segment), scroll_end=following)
+
+    def _render_queue(self) -> None:
+        rows = [f"{'▶' if digest == self._current else ' '} {state:<12} {name}"
+                for digest, (name, state) in list(self._files.items())[-8:]]
+        self.query_one("#transcript-queue", Static).update("\n".join(rows))
+
+    def _status(self, text: str) -> None:
+        self.query_one("#transcript-status", Static).update(text)
+
+    def apply(self, event: object) -> None:
+        digest = getattr(event, "content_hash", "")
+        if isinstance(event, FileQueued):
+            self._files[digest] = (Path(event.path).name, "queued")
+        elif isinstance(event, DuplicateSkipped):
+            self._status(f"skipped {Path(event.path).name}: same audio as "
+                         f"{Path(event.original_path).name}")
+        elif isinstance(event, StageChanged):
+            name = self._files.get(digest, (digest[:12], ""))[0]
+            self._files[digest] = (name, event.state.value)
+            if digest != self._current:
+                self._current = digest
+                self._segments.setdefault(digest, [])
+                self._rewrite(digest)
+            self._status(f"{name}: {event.state.value}")
+        elif isinstance(event, Progress) and digest == self._current:
+            self.query_one(ProgressBar).update(progress=event.percent)
+        elif isinstance(event, SegmentTranscribed):
+            segments = self._segments.setdefault(digest, [])
+            segments[:] = [s for s in segments if s.index != event.segment.index]
+            segments.append(event.segment)
+            if digest == self._current:
+                self._write(event.segment)
+        elif isinstance(event, SegmentsRefined):
+            self._segments[digest] = list(event.segments)
+            if digest == self._current:
+                self._rewrite(digest)
+        elif isinstance(event, FileDone):
+            name = self._files.get(digest, (digest[:12], ""))[0]
+            self._files[digest] = (name, "done")
+            self.query_one(ProgressBar).update(progress=100)
+            self._status(f"{name}: done, {len(event.outputs)} files written")
+        elif isinstance(event, FileFailed):
+            name = self._files.get(digest, (digest[:12], ""))[0]
+            self._files[digest] = (name, "failed")
+            self._status(f"{name}: failed: {event.reason}")
+        self._render_queue()
