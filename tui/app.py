@@ -72,10 +72,12 @@ class TriageApp(App[None]):
     ]
 
     def __init__(self, config: Config, *, gpu_reader: GpuReader = read_gpus,
+                 process_namer: Callable[[int], str] = process_name,
                  start_services: bool = True, run_doctor: bool = True) -> None:
         super().__init__()
         self.config = config
         self.gpu_reader = gpu_reader
+        self.process_namer = process_namer
         self.start_services = start_services
         self.run_doctor = run_doctor
         self._plan: PlanReady | None = None
@@ -130,7 +132,7 @@ class TriageApp(App[None]):
         if isinstance(gpus, GpuUnavailable):
             reading = GpuReading(unavailable=gpus)
         else:
-            names = {p.pid: process_name(p.pid) for card in gpus for p in card.processes}
+            names = {p.pid: self.process_namer(p.pid) for card in gpus for p in card.processes}
             reading = GpuReading(samples=tuple(gpus), process_names=names)
         self.post_message(GpuSampled(reading))
 

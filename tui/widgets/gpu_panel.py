@@ -28,10 +28,17 @@ def _gib(value: int) -> str:
     return f"{value / 2**30:.2f}"
 
 
+# Under this width the panel drops to three short lines, so 80×24 keeps room for the panes.
+COMPACT_WIDTH = 100
+_SHORT_LABELS = {"weights": "LLM", "kv": "KV", "scratch": "graph", "whisperx": "WhisperX",
+                 "headroom": "free"}
+
+
 class GpuPanel(Static):
-    plan: reactive[PlanResult | None] = reactive(None)
-    plan_error: reactive[str | None] = reactive(None)
-    reading: reactive[GpuReading | None] = reactive(None)
+    # layout=True: a new plan or reading can change how many lines the panel needs.
+    plan: reactive[PlanResult | None] = reactive(None, layout=True)
+    plan_error: reactive[str | None] = reactive(None, layout=True)
+    reading: reactive[GpuReading | None] = reactive(None, layout=True)
 
     def __init__(self, *, gpu_index: int, warn_headroom_bytes: int, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -39,6 +46,10 @@ class GpuPanel(Static):
         self.warn_headroom_bytes = warn_headroom_bytes
         self.whisperx_pids: set[int] = set()
         self.process_names: dict[int, str] = {}
+
+    @property
+    def compact(self) -> bool:
+        return self.size.width < COMPACT_WIDTH
 
     def _measured(self) -> Text:
         reading = self.reading
@@ -53,11 +64,15 @@ class GpuPanel(Static):
                         style="yellow")
         utilization = (f", {card.utilization_percent}% busy"
                        if card.utilization_percent is not None else "")
-        text = Text(f"measured GPU {card.index} {card.name}: used {_gib(card.used_bytes)} / "
-                    f"{_gib(card.total_bytes)} GiB, free {_gib(card.free_bytes)} GiB"
-                    f"{utilization}")
         shares = process_shares(card, self.whisperx_pids, self.process_names)
-        text.append("\n" + "  ".join(f"{owner} {_gib(used)}" for owner, used in shares.items()))
+        owners = "  ".join(f"{owner} {_gib(used)}" for owner, used in shares.items())
+        if self.compact:
+            text = Text(f"NVML {_gib(card.used_bytes)}/{_gib(card.total_bytes)} used, "
+                        f"{_gib(card.free_bytes)} free · {owners}")
+        else:
+            text = Text(f"measured GPU {card.index} {card.name}: used {_gib(card.used_bytes)} / "
+                        f"{_gib(card.total_bytes)} GiB, free {_gib(card.free_bytes)} GiB"
+                        f"{utilization}\n{owners}")
         warning = headroom_warning(reading, self.gpu_index, self.warn_headroom_bytes)
         if warning:
             text.append(f"\n⚠ {warning}", style="bold red")
@@ -77,13 +92,19 @@ class GpuPanel(Static):
             text.append("\n")
             for index, segment in enumerate(segments):
                 if index:
-                    text.append("  ")
-                text.append("■ ", style=SEGMENT_STYLES[segment.key].replace("on ", ""))
-                text.append(f"{segment.label} {_gib(segment.bytes)}")
-            text.append(f"\nplan: {_gib(plan.total_bytes)} of {_gib(plan.request.gpu_total_bytes)}"
-                        f" GiB, headroom {_gib(plan.headroom_bytes)} GiB; num_ctx "
-                        f"{plan.request.num_ctx} ({plan.request.cache_type.value}, "
-                        f"{plan.request.parallel} slot); shape from {plan.request.shape.source}\n")
+                    text.append(" " if self.compact else "  ")
+                text.append("■" if self.compact else "■ ",
+                            style=SEGMENT_STYLES[segment.key].replace("on ", ""))
+                label = _SHORT_LABELS[segment.key] if self.compact else segment.label
+                text.append(f"{label} {_gib(segment.bytes)}")
+            if self.compact:
+                text.append(f" · ctx {plan.request.num_ctx}\n")
+            else:
+                text.append(f"\nplan: {_gib(plan.total_bytes)} of "
+                            f"{_gib(plan.request.gpu_total_bytes)} GiB, headroom "
+                            f"{_gib(plan.headroom_bytes)} GiB; num_ctx {plan.request.num_ctx} "
+                            f"({plan.request.cache_type.value}, {plan.request.parallel} slot); "
+                            f"shape from {plan.request.shape.source}\n")
         elif not self.plan_error:
             text.append("planning …\n", style="dim")
         text.append_text(self._measured())

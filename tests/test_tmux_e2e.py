@@ -1,0 +1,81 @@
+"""The real `triage-tui` in tmux, against the test services: panes render, keys work, quit
+is clean."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import IMAP_PASSWORD, IMAP_USER
+from tests.services import mail_corpus
+from tests.services.dovecot import DovecotServer
+from tests.services.ollama_server import FakeOllamaServer
+from tests.services.triage_model import ScriptedTriageModel
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+
+
+def wait_for_screen(session: str, predicate: Callable[[str], bool], timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = tmux("capture-pane", "-p", "-t", session)
+        if predicate(screen):
+            return screen
+        time.sleep(0.2)
+    raise AssertionError(f"screen never matched; last screen:\n{screen}")
+
+
+def test_dashboard_in_tmux(tmp_path: Path, user_env: dict[str, str], dovecot: DovecotServer,
+                           ollama_server: FakeOllamaServer) -> None:
+    ollama_server.add_devstral_small("triage", parameters="num_ctx 8192")
+    ollama_server.default_reply = ScriptedTriageModel()
+    dovecot.append(IMAP_USER, "INBOX", mail_corpus.security_alert())
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[paths]
+drop_folder = "{tmp_path / 'drop'}"
+output_dir = "{tmp_path / 'out'}"
+database = "{tmp_path / 'state.db'}"
+[imap]
+host = "127.0.0.1"
+port = {dovecot.port}
+security = "plain"
+username = "{IMAP_USER}"
+[ollama]
+host = "{ollama_server.host}"
+[budget]
+gpu_gib = 24
+""")
+    session = f"triage-e2e-{time.monotonic_ns()}"
+    exit_file = tmp_path / "exit-code"
+    env = " ".join(f"{k}='{v}'" for k, v in user_env.items()
+                   if k in ("HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME",
+                            "XDG_CACHE_HOME", "HF_HUB_OFFLINE", "PATH"))
+    command = (f"env {env} TRIAGE_TUI_IMAP_PASSWORD='{IMAP_PASSWORD}' TERM=xterm-256color "
+               f"{sys.executable} -m tui --config {config}; echo $? > {exit_file}")
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
+    try:
+        screen = wait_for_screen(session, lambda s: "Transcripts" in s and "Triage" in s
+                                 and "GPU" in s)
+        assert "KV cap 1.25" in screen or "KV 1.25" in screen
+        screen = wait_for_screen(session, lambda s: "Security alert" in s and "flag" in s)
+        assert "urgent" in screen
+        tmux("send-keys", "-t", session, "Tab")
+        tmux("send-keys", "-t", session, "p")
+        wait_for_screen(session, lambda s: "GPU budget" in s)
+        tmux("send-keys", "-t", session, "Escape")
+        wait_for_screen(session, lambda s: "GPU budget" not in s)
+        tmux("send-keys", "-t", session, "q")
+        deadline = time.monotonic() + 15
+        while not exit_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert exit_file.exists(), "triage-tui did not quit"
+        assert exit_file.read_text().strip() == "0"
+    finally:
+        tmux("kill-session", "-t", session)
