@@ -54,9 +54,9 @@ from tui.mail.verdicts import (
     verdict_format_schema,
 )
 from tui.planner.tokens import estimate_tokens
+from tui.subscribers import Listener, Subscribers
 
 log = logging.getLogger(__name__)
-Listener = Callable[[object], None]
 
 # Tokens of the From/Subject/Date lines and tags around each email in the prompt.
 EMAIL_FRAME_TOKENS = 60
@@ -96,7 +96,7 @@ class MailPipeline:
             keep_alive=ollama_config.keep_alive, temperature=ollama_config.temperature,
             timeout=ollama_config.timeout_seconds)
         self.calibration = TokenCalibration()
-        self._listeners: list[Listener] = []
+        self._subscribers = Subscribers("mail")
         self._stopping = threading.Event()
         self._new_mail = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -108,14 +108,10 @@ class MailPipeline:
     # -- subscribers ------------------------------------------------------------------------
 
     def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+        self._subscribers.add(listener)
 
     def _publish(self, event: object) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a broken subscriber must not stop mail
-                log.exception("mail listener failed on %s", type(event).__name__)
+        self._subscribers.publish(event)
 
     # -- IMAP -------------------------------------------------------------------------------
 

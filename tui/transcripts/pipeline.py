@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
+from tui.subscribers import Listener, Subscribers
 from tui.transcripts.engine import WhisperxWorker, WorkerCrashed
 from tui.transcripts.events import (
     DuplicateSkipped,
@@ -29,7 +29,6 @@ from tui.transcripts.probe import ProbeError, probe_audio
 from tui.transcripts.store import FileState, TranscriptStore
 
 log = logging.getLogger(__name__)
-Listener = Callable[[object], None]
 
 # A worker crash may be the file's fault or a passing condition (the OOM killer): try again
 # once in a fresh worker before calling the file failed.
@@ -43,7 +42,7 @@ class TranscriptPipeline:
         self.options = options
         self.output_dir = output_dir
         self.worker = worker or WhisperxWorker(options)
-        self._listeners: list[Listener] = []
+        self._subscribers = Subscribers("transcript")
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -52,14 +51,10 @@ class TranscriptPipeline:
     # -- subscribers ------------------------------------------------------------------
 
     def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+        self._subscribers.add(listener)
 
     def _publish(self, event: object) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a broken subscriber must not stop transcription
-                log.exception("transcript listener failed on %s", type(event).__name__)
+        self._subscribers.publish(event)
 
     # -- input --------------------------------------------------------------------------
 
