@@ -156,7 +156,7 @@ class TriageApp(App[None]):
             worker = WhisperxWorker(options, config.whisperx.idle_unload_seconds,
                                     log_path=str(config.paths.log_file or default_log_file()))
             pipeline = TranscriptPipeline(store, options, config.paths.output_dir, worker)
-            pipeline.subscribe(lambda event: self.post_message(TranscriptUpdate(event)))
+            pipeline.subscribe(self._forward_transcript_event)
             pipeline.start()
             self.transcripts = pipeline
             watcher = DropFolderWatcher(config.paths.drop_folder, config.whisperx.file_patterns,
@@ -170,6 +170,14 @@ class TriageApp(App[None]):
             return
         mode = "polling" if watcher.using_polling else "watching"
         self.post_message(ServiceState("watcher", True, mode))
+
+    def _forward_transcript_event(self, event: object) -> None:
+        """Segments go to the pane's inbox, so a burst of them never delays a key press;
+        the rest the app handles."""
+        if isinstance(event, (WorkerMemory, StepUnavailable)):
+            self.post_message(TranscriptUpdate(event))
+        else:
+            self.query_one(TranscriptPane).submit(event)
 
     def _start_mail(self) -> None:
         from tui.mail.pipeline import MailPipeline
@@ -244,11 +252,11 @@ class TriageApp(App[None]):
         event = message.event
         if isinstance(event, WorkerMemory):
             self.query_one(GpuPanel).whisperx_pids.add(event.pid)
-            return
-        if isinstance(event, StepUnavailable):
+        elif isinstance(event, StepUnavailable):
             self.notify(f"{event.reason}\nfix: {event.fix}", severity="warning", timeout=15)
             log.warning("%s (fix: %s)", event.reason, event.fix)
-        self.query_one(TranscriptPane).apply(event)
+        else:
+            self.query_one(TranscriptPane).apply(event)
 
     @on(MailUpdate)
     def show_mail_event(self, message: MailUpdate) -> None:

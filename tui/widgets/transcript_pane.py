@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import ProgressBar, RichLog, Static
 
+from tui.messages import TranscriptUpdate
 from tui.transcript_view import speaker_style, transcript_line
 from tui.transcripts.events import (
     DuplicateSkipped,
@@ -23,17 +26,29 @@ from tui.transcripts.events import (
 from tui.transcripts.store import StoredSegment
 
 MAX_LINES = 2000
+# Lines arriving in a burst are written together at most this often: rendering each one as
+# it comes would keep the event loop busy and delay key presses.
+FLUSH_SECONDS = 0.05
 
 
 class TranscriptPane(Vertical, can_focus=True):
+    class InboxReady(Message, bubble=False):
+        """Events are waiting in the pane's inbox (one message per burst, not per event)."""
+
     def __init__(self, drop_folder: Path, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.drop_folder = drop_folder
         self.border_title = "Transcripts"
         self._names: dict[str, str] = {}
         self._files: dict[str, tuple[str, str]] = {}   # digest → (name, state)
-        self._segments: dict[str, list[StoredSegment]] = {}
+        # digest → index → segment: a re-sent index replaces its line in O(1).
+        self._segments: dict[str, dict[int, StoredSegment]] = {}
         self._current: str | None = None
+        self._pending: list[StoredSegment] = []
+        self._flush_scheduled = False
+        self._inbox: list[object] = []
+        self._inbox_lock = threading.Lock()
+        self._inbox_posted = False
 
     def compose(self) -> ComposeResult:
         yield Static(f"waiting for recordings in {self.drop_folder}", id="transcript-status")
@@ -54,15 +69,28 @@ class TranscriptPane(Vertical, can_focus=True):
         return line
 
     def _write(self, segment: StoredSegment) -> None:
+        self._pending.append(segment)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.set_timer(FLUSH_SECONDS, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        # Lines beyond the log's cap would be dropped as soon as written: skip rendering them.
+        pending, self._pending = self._pending[-MAX_LINES:], []
         lines = self.lines
         # Follow new lines only while the reader is at the bottom.
-        lines.write(self._line(segment), scroll_end=lines.is_vertical_scroll_end)
+        following = lines.is_vertical_scroll_end
+        for segment in pending:
+            lines.write(self._line(segment), scroll_end=following)
 
     def _rewrite(self, digest: str) -> None:
+        self._pending.clear()
         lines = self.lines
         following = lines.is_vertical_scroll_end
         lines.clear()
-        for segment in self._segments.get(digest, [])[-MAX_LINES:]:
+        segments = sorted(self._segments.get(digest, {}).values(), key=lambda s: s.index)
+        for segment in segments[-MAX_LINES:]:
             lines.write(self._line(segment), scroll_end=following)
 
     def _render_queue(self) -> None:
@@ -72,6 +100,26 @@ class TranscriptPane(Vertical, can_focus=True):
 
     def _status(self, text: str) -> None:
         self.query_one("#transcript-status", Static).update(text)
+
+    def submit(self, event: object) -> None:
+        """Hand over a pipeline event from any thread. A burst of thousands of segments
+        becomes one message, so the event loop stays free for key presses."""
+        with self._inbox_lock:
+            self._inbox.append(event)
+            if self._inbox_posted:
+                return
+            self._inbox_posted = True
+        self.post_message(self.InboxReady())
+
+    def on_transcript_pane_inbox_ready(self, _: InboxReady) -> None:
+        with self._inbox_lock:
+            events, self._inbox = self._inbox, []
+            self._inbox_posted = False
+        for event in events:
+            self.apply(event)
+
+    def on_transcript_update(self, message: TranscriptUpdate) -> None:
+        self.apply(message.event)
 
     def apply(self, event: object) -> None:
         digest = getattr(event, "content_hash", "")
@@ -85,19 +133,17 @@ class TranscriptPane(Vertical, can_focus=True):
             self._files[digest] = (name, event.state.value)
             if digest != self._current:
                 self._current = digest
-                self._segments.setdefault(digest, [])
+                self._segments.setdefault(digest, {})
                 self._rewrite(digest)
             self._status(f"{name}: {event.state.value}")
         elif isinstance(event, Progress) and digest == self._current:
             self.query_one(ProgressBar).update(progress=event.percent)
         elif isinstance(event, SegmentTranscribed):
-            segments = self._segments.setdefault(digest, [])
-            segments[:] = [s for s in segments if s.index != event.segment.index]
-            segments.append(event.segment)
+            self._segments.setdefault(digest, {})[event.segment.index] = event.segment
             if digest == self._current:
                 self._write(event.segment)
         elif isinstance(event, SegmentsRefined):
-            self._segments[digest] = list(event.segments)
+            self._segments[digest] = {segment.index: segment for segment in event.segments}
             if digest == self._current:
                 self._rewrite(digest)
         elif isinstance(event, FileDone):
@@ -109,4 +155,5 @@ class TranscriptPane(Vertical, can_focus=True):
             name = self._files.get(digest, (digest[:12], ""))[0]
             self._files[digest] = (name, "failed")
             self._status(f"{name}: failed: {event.reason}")
-        self._render_queue()
+        if not isinstance(event, (SegmentTranscribed, SegmentsRefined, Progress)):
+            self._render_queue()  # the queue list changes with files, not with lines
