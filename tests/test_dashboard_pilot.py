@@ -125,5 +125,41 @@ async def test_dropped_recording_streams_into_the_transcript_pane(
         assert "[00:00:00]" in text and "budget" in text.lower()
         await until(pilot, lambda: "done" in str(
             pane.query_one("#transcript-status").render()), timeout=60)
+        pane.focus()
+        await pilot.press("enter")  # the whole transcript of the file
+        from tui.screens.transcript_screen import TranscriptScreen
+
+        assert isinstance(app.screen, TranscriptScreen)
+        assert app.screen.transcript_lines and "standup" in app.screen.title_text
+        await pilot.press("escape")
         await pilot.press("q")
     assert app.transcripts is None  # stopped cleanly on quit
+
+
+async def test_keyboard_search_and_navigation(dashboard_config: Config,
+                                              dovecot: DovecotServer) -> None:
+    for sample in (mail_corpus.plain_text(), mail_corpus.newsletter(),
+                   mail_corpus.security_alert()):
+        dovecot.append(IMAP_USER, "INBOX", sample)
+    app = make_app(dashboard_config, run_doctor=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = app.query_one(TriagePane)
+        await until(pilot, lambda: len(pane.rows) == 3 and all(
+            r.verdict for r in pane.rows.values()))
+        pane.focus()
+        await pilot.press("G")
+        assert pane.table.cursor_row == 2
+        await pilot.press("g")
+        assert pane.table.cursor_row == 0
+        await pilot.press("slash", *"sign-in", "enter")
+        selected = pane.rows[pane.selected_key]  # type: ignore[index]
+        assert "sign-in" in selected.message.subject.lower()
+        await pilot.press("k", "j")
+        assert pane.selected_key == selected.message.key
+        # Space marks several; one key acts on all of them.
+        await pilot.press("g", "space", "space")
+        assert len(pane.marked) == 2
+        await pilot.press("r")
+        await until(pilot, lambda: sum(r.state == "✓ mark_read" for r in pane.rows.values())
+                    == 2)
+        assert not pane.marked

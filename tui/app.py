@@ -41,7 +41,7 @@ from tui.messages import (
 from tui.paths import default_database, default_log_file
 from tui.plan_service import PlanOptions, make_plan
 from tui.planner.units import gib_to_bytes
-from tui.screens.pickers import ActionPicker, FolderPrompt
+from tui.screens.pickers import ActionPicker, folder_prompt
 from tui.screens.plan_screen import PlanScreen
 from tui.transcripts.events import StepUnavailable, WorkerMemory
 from tui.widgets.gpu_panel import GpuPanel
@@ -321,7 +321,7 @@ class TriageApp(App[None]):
             if folder:
                 self.run_mail_command("decide", keys, SuggestedAction.MOVE, folder)
 
-        self.push_screen(FolderPrompt(self.config.imap.archive_folder), chosen)
+        self.push_screen(folder_prompt(self.config.imap.archive_folder), chosen)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:

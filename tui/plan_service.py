@@ -4,6 +4,7 @@ size (the I/O), then hand both to the pure planner."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from tui.adapters.nvml import GpuUnavailable, read_gpus
 from tui.config import Config
@@ -18,7 +19,7 @@ from tui.planner.budget import (
 from tui.planner.cache_types import KvCacheType
 from tui.planner.tokens import estimate_tokens
 from tui.planner.units import gib_to_bytes
-from tui.planner.whisper import ComputeType
+from tui.planner.whisper import ComputeType, nearest_whisper_spec, whisper_spec_matching
 from tui.prompts import TRIAGE_SYSTEM_PROMPT
 
 # Chat-template tokens around the system and user turns ([SYSTEM_PROMPT], [INST] ...).
@@ -88,11 +89,25 @@ def system_prompt_tokens(config: Config) -> int:
             + CHAT_TEMPLATE_OVERHEAD_TOKENS)
 
 
+def whisper_model_name(model: str) -> str:
+    """A known Whisper name for the planner, also when the config names a local directory:
+    by the name in its path, else by the size of its weights (CTranslate2 stores float16)."""
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        return model
+    by_name = whisper_spec_matching(str(path))
+    if by_name is not None:
+        return by_name.name
+    weights = path / "model.bin"
+    size = weights.stat().st_size if weights.is_file() else 0
+    return nearest_whisper_spec(size // 2).name
+
+
 def build_request(config: Config, options: PlanOptions, lookup: ShapeLookup,
                   gpu: GpuTotal) -> PlanRequest:
     whisper_cfg = config.whisperx
     whisper = None if options.no_whisper else WhisperRequest(
-        model=options.whisper or whisper_cfg.model,
+        model=whisper_model_name(options.whisper or whisper_cfg.model),
         compute_type=ComputeType(options.compute_type or whisper_cfg.compute_type),
         batch_size=options.batch_size or whisper_cfg.batch_size,
         align=whisper_cfg.align,

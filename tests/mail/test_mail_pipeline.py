@@ -342,3 +342,43 @@ def test_connection_killed_mid_fetch_loses_nothing_and_repeats_nothing(
     # The chunk committed before the drop was not fetched again after reconnecting.
     fetched = [uid for chunk in fetches for uid in chunk]
     assert fetched.count(fetches[0][0]) == 1
+
+
+def test_polling_when_the_server_has_no_idle(dovecot: DovecotServer, mail_config: Any,
+                                             mail_pipeline: MailPipeline,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.mail.imap_mailbox import ImapMailbox
+
+    original = ImapMailbox.has_capability
+    monkeypatch.setattr(ImapMailbox, "has_capability",
+                        lambda self, name: False if name == "IDLE" else original(self, name))
+    mail_config.imap.poll_seconds = 5  # the smallest the config allows
+    statuses: list[str] = []
+    mail_pipeline.subscribe(lambda e: statuses.append(e.state)
+                            if isinstance(e, ImapStatus) else None)
+    mail_pipeline.start()
+    wait_until(lambda: "polling" in statuses)
+    seed(dovecot, mail_corpus.plain_text(message_id="<polled@example.org>"))
+    wait_until(lambda: mail_pipeline.store.messages(), timeout=15)
+    assert "idle" not in statuses
+
+
+def test_a_stalled_model_times_out_and_mail_is_kept(
+        dovecot: DovecotServer, mail_config: Any, ollama_with_model: FakeOllamaServer) -> None:
+    from tui.adapters.ollama_models import OllamaUnavailable
+    from tui.mail.store import MailStore
+
+    mail_config.ollama.timeout_seconds = 1.0
+    ollama_with_model.chunk_delay_s = 3.0  # the server accepts, then goes quiet
+    store = MailStore(mail_config.paths.database)
+    pipeline = MailPipeline(mail_config, store)
+    seed(dovecot, REALISTIC["plain"])
+    pipeline.sync_once()
+    assert pipeline.check_model()
+    with pytest.raises(OllamaUnavailable):
+        pipeline.triage_pending()
+    # The triage loop puts the batch back; a restart or the next round triages it again.
+    assert store.resume_unfinished() == [m.key for m in store.messages()]
+    assert [m.state for m in store.messages()] == [MailState.NEW]
+    pipeline.stop()
+    store.close()

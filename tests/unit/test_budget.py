@@ -126,3 +126,17 @@ def test_email_batch_fit() -> None:
     assert fit.emails == (8192 - 400 - 2048) // 550 == 10
     assert fit_email_batch(2048, system_prompt_tokens=400, email_tokens=550,
                            generation_reserve_tokens=2048).emails == 0
+
+
+def test_local_whisper_directories_are_planned_by_name_or_size(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tui.plan_service import whisper_model_name
+
+    named = tmp_path / "faster-whisper-large-v3-turbo"
+    named.mkdir()
+    assert whisper_model_name(str(named)) == "large-v3-turbo"
+    unnamed = tmp_path / "my-model"
+    unnamed.mkdir()
+    # CTranslate2 saves float16: 75.5 MB of weights is ~38 M parameters, tiny's size.
+    (unnamed / "model.bin").write_bytes(b"\0" * 75_537_502)
+    assert whisper_model_name(str(unnamed)) == "tiny"
+    assert whisper_model_name("large-v3") == "large-v3"

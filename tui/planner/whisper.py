@@ -102,6 +102,23 @@ def whisper_spec(name: str) -> WhisperSpec:
     return WHISPER_MODELS[key]
 
 
+def whisper_spec_matching(text: str) -> WhisperSpec | None:
+    """The known model a path or repository name mentions (`.../faster-whisper-large-v3`)."""
+    lowered = text.lower()
+    for key in sorted(WHISPER_MODELS, key=len, reverse=True):
+        if key in lowered:
+            return WHISPER_MODELS[key]
+    for alias, key in _ALIASES.items():
+        if alias in lowered:
+            return WHISPER_MODELS[key]
+    return None
+
+
+def nearest_whisper_spec(parameters: int) -> WhisperSpec:
+    """The known shape closest in size, for a local model directory with no known name."""
+    return min(WHISPER_MODELS.values(), key=lambda spec: abs(spec.parameters - parameters))
+
+
 def whisper_weights_bytes(spec: WhisperSpec, compute_type: ComputeType) -> int:
     return int(spec.parameters * compute_type.weight_bytes_per_parameter)
 

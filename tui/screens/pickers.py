@@ -25,17 +25,23 @@ class ActionPicker(ModalScreen[SuggestedAction | None]):
         self.dismiss(SuggestedAction(str(event.option.id)))
 
 
-class FolderPrompt(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="folder.cancel")]
+class TextPrompt(ModalScreen[str | None]):
+    """One line of text: a folder to move to, a search query."""
 
-    def __init__(self, suggestion: str = "") -> None:
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="prompt.cancel")]
+
+    def __init__(self, label: str, value: str = "", placeholder: str = "") -> None:
         super().__init__()
-        self.suggestion = suggestion
+        self.label, self.value, self.placeholder = label, value, placeholder
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="picker"):
-            yield Label("Move to folder:")
-            yield Input(value=self.suggestion, placeholder="Archive", id="folder-input")
+            yield Label(self.label)
+            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)
+
+
+def folder_prompt(suggestion: str) -> TextPrompt:
+    return TextPrompt("Move to folder:", suggestion, "Archive")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import ProgressBar, RichLog, Static
@@ -32,6 +33,14 @@ FLUSH_SECONDS = 0.05
 
 
 class TranscriptPane(Vertical, can_focus=True):
+    BINDINGS = [
+        Binding("j", "scroll(1)", "Down", show=False, id="transcript.down"),
+        Binding("k", "scroll(-1)", "Up", show=False, id="transcript.up"),
+        Binding("g", "edge(0)", "Top", show=False, id="transcript.top"),
+        Binding("G", "edge(1)", "Bottom", show=False, id="transcript.bottom"),
+        Binding("enter", "open", "Full transcript", id="transcript.open"),
+    ]
+
     class InboxReady(Message, bubble=False):
         """Events are waiting in the pane's inbox (one message per burst, not per event)."""
 
@@ -157,3 +166,28 @@ class TranscriptPane(Vertical, can_focus=True):
             self._status(f"{name}: failed: {event.reason}")
         if not isinstance(event, (SegmentTranscribed, SegmentsRefined, Progress)):
             self._render_queue()  # the queue list changes with files, not with lines
+
+    # -- keys ----------------------------------------------------------------------------
+
+    def action_scroll(self, lines: int) -> None:
+        self.lines.scroll_relative(y=lines, animate=False)
+
+    def action_edge(self, bottom: int) -> None:
+        if bottom:
+            self.lines.scroll_end(animate=False)
+        else:
+            self.lines.scroll_home(animate=False)
+
+    def current_transcript(self) -> tuple[str, list[Text]]:
+        if self._current is None:
+            return "", []
+        name = self._files.get(self._current, (self._current[:12], ""))[0]
+        segments = sorted(self._segments.get(self._current, {}).values(), key=lambda s: s.index)
+        return name, [self._line(segment) for segment in segments]
+
+    def action_open(self) -> None:
+        from tui.screens.transcript_screen import TranscriptScreen
+
+        name, lines = self.current_transcript()
+        if lines:
+            self.app.push_screen(TranscriptScreen(name, lines))

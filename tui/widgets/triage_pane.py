@@ -36,6 +36,13 @@ class TriagePane(Vertical, can_focus=True):
         Binding("t", "command('retriage')", "Re-triage", id="retriage"),
         Binding("space", "toggle_mark", "Mark", id="mark"),
         Binding("s", "sort", "Sort", show=False, id="sort"),
+        Binding("j", "move(1)", "Down", show=False, id="triage.down"),
+        Binding("k", "move(-1)", "Up", show=False, id="triage.up"),
+        Binding("g", "jump(0)", "First", show=False, id="triage.first"),
+        Binding("G", "jump(-1)", "Last", show=False, id="triage.last"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("n", "search_step(1)", "Next match", show=False, id="search.next"),
+        Binding("N", "search_step(-1)", "Previous match", show=False, id="search.previous"),
     ]
 
     class Command(Message):
@@ -52,6 +59,7 @@ class TriagePane(Vertical, can_focus=True):
         self.rows: dict[int, MailRow] = {}
         self.marked: set[int] = set()
         self._sort_by_priority = False
+        self.search_query: str = ""
 
     def compose(self) -> ComposeResult:
         table: DataTable[Text | str] = DataTable(id="triage-table", cursor_type="row",
@@ -166,3 +174,44 @@ class TriagePane(Vertical, can_focus=True):
             self.table.sort("priority", key=lambda cell: PRIORITY_ORDER.get(str(cell), 9))
         else:
             self.table.sort(key=lambda *_: 0)
+
+    # -- moving and searching -----------------------------------------------------------
+
+    def action_move(self, step: int) -> None:
+        if step > 0:
+            self.table.action_cursor_down()
+        else:
+            self.table.action_cursor_up()
+
+    def action_jump(self, row: int) -> None:
+        if self.table.row_count:
+            self.table.move_cursor(row=row if row >= 0 else self.table.row_count - 1)
+
+    def matches(self, key: int) -> bool:
+        row = self.rows[key]
+        haystack = " ".join((row.message.sender, row.message.subject, row.message.body,
+                             row.verdict.summary if row.verdict else "")).lower()
+        return self.search_query.lower() in haystack
+
+    def action_search(self) -> None:
+        from tui.screens.pickers import TextPrompt
+
+        def searched(query: str | None) -> None:
+            if query:
+                self.search_query = query
+                self.action_search_step(1, include_current=True)
+
+        self.app.push_screen(TextPrompt("Search mail:", self.search_query), searched)
+
+    def action_search_step(self, step: int, include_current: bool = False) -> None:
+        """n / N: the next or previous row matching the query, wrapping around."""
+        if not self.search_query or not self.table.row_count:
+            return
+        keys = [int(str(row.key.value)) for row in self.table.ordered_rows]
+        start = self.table.cursor_row
+        for offset in range(0 if include_current else 1, len(keys) + 1):
+            index = (start + step * offset) % len(keys)
+            if self.matches(keys[index]):
+                self.table.move_cursor(row=index)
+                return
+        self.app.notify(f"no mail matches {self.search_query!r}", severity="warning")
