@@ -49,3 +49,28 @@ async def test_keymap_from_config_rebinds_quit(tmp_path: Path, user_env: dict[st
         assert app.is_running
         await pilot.press("x")
     assert not app.is_running
+
+
+async def test_rename_a_speaker_from_the_keyboard(tmp_path: Path,
+                                                  user_env: dict[str, str]) -> None:
+    from tui.messages import TranscriptUpdate
+    from tui.transcripts.events import SegmentTranscribed, StageChanged
+    from tui.transcripts.store import FileState, StoredSegment
+    from tui.widgets.transcript_pane import TranscriptPane
+
+    no_gpu = GpuUnavailable("none", "")
+    app = make_app(offline_config(tmp_path), gpu_reader=lambda: no_gpu,
+                   start_services=False, run_doctor=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = app.query_one(TranscriptPane)
+        digest = "a" * 64
+        for event in (StageChanged(digest, FileState.TRANSCRIBING),
+                      SegmentTranscribed(digest, StoredSegment(0, 1.0, 2.0, "Hello all",
+                                                               "SPEAKER_00"))):
+            app.post_message(TranscriptUpdate(event))
+        await pilot.pause(0.2)
+        pane.focus()
+        await pilot.press("R", "ctrl+u", *"SPEAKER_00=Ana", "enter")
+        await pilot.pause(0.2)
+        text = "\n".join(strip.text for strip in pane.lines.lines)
+        assert "Ana: Hello all" in text and "SPEAKER_00" not in text

@@ -296,6 +296,19 @@ class TriageApp(App[None]):
             self.query_one(ServiceStatus).set_live("Ollama", ok, event.detail if ok else
                                                    f"{event.detail} → {event.fix}")
 
+    @on(TranscriptPane.RenameSpeaker)
+    def rename_speaker(self, message: TranscriptPane.RenameSpeaker) -> None:
+        self.query_one(TranscriptPane).set_speaker_name(message.speaker, message.name)
+        self.store_speaker_name(message.content_hash, message.speaker, message.name)
+
+    @work(thread=True, group="transcript-edits", exit_on_error=False)
+    def store_speaker_name(self, digest: str, speaker: str, name: str) -> None:
+        if self.transcripts is None:
+            return
+        outputs = self.transcripts.rename_speaker(digest, speaker, name)
+        if outputs:
+            self.notify(f"{speaker} is now {name}; {len(outputs)} output files rewritten")
+
     @on(TriagePane.Command)
     def handle_triage_command(self, message: TriagePane.Command) -> None:
         pane = self.query_one(TriagePane)

@@ -149,6 +149,24 @@ class TranscriptPipeline:
         self._publish(done)
         return done
 
+    def rename_speaker(self, digest: str, speaker: str, name: str) -> list[Path]:
+        """Store a speaker's name and rewrite the file's outputs with it."""
+        self.store.rename_speaker(digest, speaker, name)
+        record = self.store.get(digest)
+        if record is None or record.state is not FileState.DONE:
+            return []
+        segments = self.store.segments(digest)
+        result = {
+            "segments": [{"start": s.start, "end": s.end, "text": s.text,
+                          **({"speaker": s.speaker} if s.speaker else {}),
+                          "words": [dict(w) for w in s.words]} for s in segments],
+            "language": record.language,
+        }
+        outputs = write_outputs(result, record.path, self.output_dir, self.options,
+                                self.store.speaker_names(digest))
+        self.store.finish(digest, outputs, record.language)
+        return outputs
+
     def drain(self) -> list[FileDone | FileFailed]:
         """Process until the queue is empty (the one-shot CLI)."""
         outcomes = []

@@ -39,7 +39,17 @@ class TranscriptPane(Vertical, can_focus=True):
         Binding("g", "edge(0)", "Top", show=False, id="transcript.top"),
         Binding("G", "edge(1)", "Bottom", show=False, id="transcript.bottom"),
         Binding("enter", "open", "Full transcript", id="transcript.open"),
+        Binding("R", "rename", "Rename speaker", id="transcript.rename"),
     ]
+
+    class RenameSpeaker(Message):
+        """The user named a speaker of the current file (the app stores it)."""
+
+        def __init__(self, content_hash: str, speaker: str, name: str) -> None:
+            self.content_hash = content_hash
+            self.speaker = speaker
+            self.name = name
+            super().__init__()
 
     class InboxReady(Message, bubble=False):
         """Events are waiting in the pane's inbox (one message per burst, not per event)."""
@@ -48,7 +58,7 @@ class TranscriptPane(Vertical, can_focus=True):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.drop_folder = drop_folder
         self.border_title = "Transcripts"
-        self._names: dict[str, str] = {}
+        self._names: dict[str, dict[str, str]] = {}  # digest → speaker → name
         self._files: dict[str, tuple[str, str]] = {}   # digest → (name, state)
         # digest → index → segment: a re-sent index replaces its line in O(1).
         self._segments: dict[str, dict[int, StoredSegment]] = {}
@@ -70,7 +80,8 @@ class TranscriptPane(Vertical, can_focus=True):
         return self.query_one("#transcript-lines", RichLog)
 
     def _line(self, segment: StoredSegment) -> Text:
-        stamp, speaker, text = transcript_line(segment, self._names)
+        names = self._names.get(self._current or "", {})
+        stamp, speaker, text = transcript_line(segment, names)
         line = Text(stamp + " ", style="dim")
         if speaker:
             line.append(f"{speaker}: ", style=speaker_style(speaker))
@@ -191,3 +202,36 @@ class TranscriptPane(Vertical, can_focus=True):
         name, lines = self.current_transcript()
         if lines:
             self.app.push_screen(TranscriptScreen(name, lines))
+
+    def speakers(self) -> list[str]:
+        if self._current is None:
+            return []
+        found = {s.speaker for s in self._segments.get(self._current, {}).values() if s.speaker}
+        return sorted(found)
+
+    def set_speaker_name(self, speaker: str, name: str) -> None:
+        if self._current is not None:
+            self._names.setdefault(self._current, {})[speaker] = name
+            self._rewrite(self._current)
+
+    def action_rename(self) -> None:
+        from tui.screens.pickers import TextPrompt
+
+        speakers = self.speakers()
+        digest = self._current
+        if not speakers or digest is None:
+            self.app.notify("no speaker labels in this transcript yet", severity="warning")
+            return
+
+        def renamed(answer: str | None) -> None:
+            if not answer or "=" not in answer:
+                return
+            speaker, name = (part.strip() for part in answer.split("=", 1))
+            if speaker in speakers and name:
+                self.post_message(self.RenameSpeaker(digest, speaker, name))
+            else:
+                self.app.notify(f"unknown speaker {speaker!r}; one of {', '.join(speakers)}",
+                                severity="warning")
+
+        self.app.push_screen(TextPrompt(f"Rename ({', '.join(speakers)}), e.g. "
+                                        f"{speakers[0]}=Ana:", f"{speakers[0]}="), renamed)
