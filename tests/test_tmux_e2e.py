@@ -14,6 +14,7 @@ from tests.services import mail_corpus
 from tests.services.dovecot import DovecotServer
 from tests.services.ollama_server import FakeOllamaServer
 from tests.services.triage_model import ScriptedTriageModel
+from tests.waiting import wait_until
 
 
 def tmux(*args: str) -> str:
@@ -21,14 +22,15 @@ def tmux(*args: str) -> str:
 
 
 def wait_for_screen(session: str, predicate: Callable[[str], bool], timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    screen = ""
-    while time.monotonic() < deadline:
+    def matching_screen() -> str:
         screen = tmux("capture-pane", "-p", "-t", session)
-        if predicate(screen):
-            return screen
-        time.sleep(0.2)
-    raise AssertionError(f"screen never matched; last screen:\n{screen}")
+        return screen if predicate(screen) else ""
+
+    try:
+        return wait_until(matching_screen, timeout, "the screen", interval=0.2)
+    except AssertionError:
+        raise AssertionError("screen never matched; last screen:\n"
+                             + tmux("capture-pane", "-p", "-t", session)) from None
 
 
 def test_dashboard_in_tmux(tmp_path: Path, user_env: dict[str, str], dovecot: DovecotServer,

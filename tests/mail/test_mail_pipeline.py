@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,20 +13,11 @@ from tests.services import mail_corpus
 from tests.services.dovecot import DovecotServer
 from tests.services.ollama_server import FakeOllamaServer
 from tests.services.triage_model import ScriptedTriageModel
+from tests.waiting import wait_until
 from tui.mail.events import BatchRetried, ImapStatus, MailArrived, TriageFailed, VerdictPreview
 from tui.mail.pipeline import MailPipeline
 from tui.mail.store import MailState
 from tui.mail.verdicts import SuggestedAction
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def seed(dovecot: DovecotServer, *samples: bytes) -> None:

@@ -8,11 +8,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.conftest import run_cli
 from tests.services.speech import Dialogue
+from tests.waiting import wait_until
 
 COMMON_FLAGS = ["--device", "cpu", "--compute_type", "int8", "--batch_size", "4",
                 "--language", "en", "--no_align", "--threads", "2", "--output_format", "all"]
@@ -55,16 +55,6 @@ def _state(database: Path) -> tuple[str, int] | None:
     return (row[0], row[1]) if row else None
 
 
-def _wait_for(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_watch_killed_mid_file_resumes_after_restart(
         tmp_path: Path, dialogue: Dialogue, tiny_model_dir: Path,
         user_env: dict[str, str]) -> None:
@@ -96,7 +86,7 @@ stable_seconds = 0.5
     try:
         drop.mkdir(parents=True, exist_ok=True)
         (drop / "standup.wav").write_bytes(dialogue.path.read_bytes())
-        _wait_for(lambda: (_state(database) or ("", 0))[0] in ("decoding", "transcribing"),
+        wait_until(lambda: (_state(database) or ("", 0))[0] in ("decoding", "transcribing"),
                   60, "the file to be picked up")
         os.killpg(watcher.pid, signal.SIGKILL)
         watcher.wait(10)
@@ -107,7 +97,7 @@ stable_seconds = 0.5
 
     restarted = start()
     try:
-        state = _wait_for(lambda: _state(database) if (_state(database) or ("",))[0] == "done"
+        state = wait_until(lambda: _state(database) if (_state(database) or ("",))[0] == "done"
                           else None, 120, "the resumed file to finish")
         assert state == ("done", 2)  # one interrupted attempt, one that finished
         assert sorted(p.suffix for p in out.iterdir()) == [".json", ".srt", ".tsv", ".txt",
