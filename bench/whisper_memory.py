@@ -54,6 +54,10 @@ SHAPES = {
     "medium": dict(d_model=1024, enc_layers=24, dec_layers=24, heads=16, n_mels=80,
                    vocab=51865),
     "small": dict(d_model=768, enc_layers=12, dec_layers=12, heads=12, n_mels=80, vocab=51865),
+    "large-v3-turbo": dict(d_model=1280, enc_layers=32, dec_layers=4, heads=20, n_mels=128,
+                           vocab=51866),
+    "distil-large-v3": dict(d_model=1280, enc_layers=32, dec_layers=2, heads=20, n_mels=128,
+                            vocab=51866),
     "base": dict(d_model=512, enc_layers=6, dec_layers=6, heads=8, n_mels=80, vocab=51865),
     "tiny": dict(d_model=384, enc_layers=4, dec_layers=4, heads=6, n_mels=80, vocab=51865),
     # The context probe: as small as a Whisper model gets; its weights are subtracted.
@@ -85,9 +89,9 @@ def vocabulary(vocab: int) -> list[str]:
     words = [f"<tok{i}>" for i in range(EOT)] + ["<|endoftext|>", "<|startoftranscript|>"]
     langs = [f"<|lang{i}|>" for i in range(len(tokens["lang_ids"]))]
     langs[0] = "<|en|>"
-    words += langs + ["<|translate|>", "<|transcribe|>", "<|startoflm|>", "<|startofprev|>",
-                      "<|nospeech|>" if vocab == 51866 else "<|nocaptions|>",
-                      "<|notimestamps|>"]
+    no_speech = "<|nospeech|>" if vocab == 51866 else "<|nocaptions|>"
+    words += [*langs, "<|translate|>", "<|transcribe|>", "<|startoflm|>", "<|startofprev|>",
+              no_speech, "<|notimestamps|>"]
     words += ["<|%.2f|>" % (i * 0.02) for i in range(vocab - len(words))]
     assert words[tokens["no_timestamps"]] == "<|notimestamps|>", tokens
     return words
@@ -311,27 +315,33 @@ def worker_run(args: argparse.Namespace) -> dict[str, object]:
     loaded = mem.settled()
     load_peak = max(mem.peak, loaded)
     mem.reset_peak()
-    t0 = time.perf_counter()
-    encoder_output, prompt = _whisperx_call(model, args.size, args.batch_size, args.beam_size,
-                                           args.max_length)
-    encoded = mem.settled(0.05)
-    encode_peak = max(mem.peak, encoded)
-    results = model.generate(
-        encoder_output,
-        [prompt] * args.batch_size,
-        beam_size=args.beam_size,
-        patience=1,
-        length_penalty=1,
-        max_length=args.max_length,
-        suppress_blank=True,
-        suppress_tokens=suppress,
-        no_repeat_ngram_size=0,
-        repetition_penalty=1,
-        return_scores=True,
-    )
-    run_s = time.perf_counter() - t0
-    after = mem.settled(0.05)
-    peak = max(mem.peak, after, encode_peak)
+    peaks = []
+    encode_peak = 0
+    for _ in range(args.repeats):
+        # whisperx transcribes batch after batch in one process: later batches can peak
+        # higher than the first when the caching allocator keeps freed blocks.
+        t0 = time.perf_counter()
+        encoder_output, prompt = _whisperx_call(model, args.size, args.batch_size,
+                                               args.beam_size, args.max_length)
+        encode_peak = max(encode_peak, mem.peak, mem.settled(0.05))
+        results = model.generate(
+            encoder_output,
+            [prompt] * args.batch_size,
+            beam_size=args.beam_size,
+            patience=1,
+            length_penalty=1,
+            max_length=args.max_length,
+            suppress_blank=True,
+            suppress_tokens=suppress,
+            no_repeat_ngram_size=0,
+            repetition_penalty=1,
+            return_scores=True,
+        )
+        del encoder_output
+        run_s = time.perf_counter() - t0
+        after = mem.settled(0.05)
+        peaks.append(max(mem.peak, after, encode_peak))
+    peak = max(peaks)
     lengths = [len(r.sequences_ids[0]) for r in results]
     mem.stop()
     return {
@@ -339,6 +349,7 @@ def worker_run(args: argparse.Namespace) -> dict[str, object]:
         "batch_size": args.batch_size, "beam_size": args.beam_size,
         "max_length": args.max_length, "before": before, "loaded": loaded,
         "load_peak": load_peak, "encode_peak": encode_peak, "peak": peak, "after": after,
+        "peak_first": peaks[0], "peaks_cumulative": peaks,
         "tokens_min": min(lengths), "tokens_max": max(lengths), "load_s": round(load_s, 2),
         "run_s": round(run_s, 2), "samples": mem.samples,
     }
@@ -417,6 +428,8 @@ def main() -> int:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--device-index", type=int, default=0)
     parser.add_argument("--jsonl", help="append every raw measurement to this file")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="encode + generate this many batches in each process")
     parser.add_argument("--budget-s", type=float, default=1e9,
                         help="start no new measurement after this many seconds")
     parser.add_argument("--worker-timeout-s", type=float, default=240)
@@ -493,10 +506,12 @@ def main() -> int:
             print()
             print(f"{size} {compute_type}: {params:,} parameters in the random model "
                   f"(planner: {spec.parameters:,}); beam {args.beam_size}, max_length "
-                  f"{args.max_length}; MiB; error % = (planned - measured) / measured")
+                  f"{args.max_length}; {args.repeats} batch(es) per process; MiB; "
+                  "error % = (planned - measured) / measured")
             header = (f"{'batch':>5} {'loaded':>7} {'weights':>7} {'plan W':>7} {'err%':>6} "
                       f"{'peak':>7} {'act':>6} {'plan A':>6} {'err%':>6} {'plan tot':>8} "
-                      f"{'err%':>6} {'enc pk':>7} {'ld pk':>6} {'tokens':>7} {'run s':>6}")
+                      f"{'err%':>6} {'1st pk':>7} {'enc pk':>7} {'ld pk':>6} {'tokens':>7} "
+                      f"{'run s':>6}")
             print(header)
             print("-" * len(header))
             for batch in args.batch_sizes:
@@ -508,7 +523,8 @@ def main() -> int:
                 row = run_worker(args, ["--worker", "run", "--size", size, "--compute-type",
                                         compute_type, "--batch-size", str(batch),
                                         "--beam-size", str(args.beam_size), "--max-length",
-                                        str(args.max_length)], args.worker_timeout_s)
+                                        str(args.max_length), "--repeats",
+                                        str(args.repeats)], args.worker_timeout_s)
                 row.update(size=size, compute_type=compute_type, batch_size=batch)
                 if "error" in row:
                     record({"kind": "error", **row})
@@ -529,14 +545,16 @@ def main() -> int:
                       f"{mib(planned_w):>7} {pct(weights, planned_w):>6} "
                       f"{mib(row['peak']):>7} {mib(activations):>6} {mib(planned_a):>6} "
                       f"{pct(activations, planned_a):>6} {mib(planned_total):>8} "
-                      f"{pct(row['peak'], planned_total):>6} {mib(row['encode_peak']):>7} "
+                      f"{pct(row['peak'], planned_total):>6} {mib(row['peak_first']):>7} "
+                      f"{mib(row['encode_peak']):>7} "
                       f"{mib(row['load_peak']):>6} "
                       f"{row['tokens_min']:>3}-{row['tokens_max']:<3} {row['run_s']:>6}",
                       flush=True)
     print()
     print("loaded: process memory after the model loaded; weights = loaded - CT2 context "
           f"after load ({mib(ctx_loaded)} MiB); peak: NVML 5 ms sampler over encode + "
-          "generate; act = peak - loaded - context growth on first run "
+          "generate (the largest over all batches; 1st pk: over the first batch alone); "
+          "act = peak - loaded - context growth on first run "
           f"({mib(ctx_run - ctx_loaded)} MiB); plan tot = planned weights + activations + "
           f"{mib(PLANNED_CONTEXT_BYTES)} MiB context, against the measured peak; enc pk: peak "
           "after encode; ld pk: peak while loading; tokens: generated per hypothesis.")

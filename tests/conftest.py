@@ -13,6 +13,7 @@ import pytest
 # No model hub is reachable from test machines: fail fast instead of waiting on timeouts.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 
 from tests.services.dovecot import DovecotServer
 from tests.services.ollama_server import FakeOllamaServer

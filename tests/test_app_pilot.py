@@ -74,3 +74,23 @@ async def test_rename_a_speaker_from_the_keyboard(tmp_path: Path,
         await pilot.pause(0.2)
         text = "\n".join(strip.text for strip in pane.lines.lines)
         assert "Ana: Hello all" in text and "SPEAKER_00" not in text
+
+
+async def test_gpu_panel_lists_every_card_and_warns_on_low_headroom(
+        tmp_path: Path, user_env: dict[str, str]) -> None:
+    from tui.adapters.nvml import GpuMemorySample, GpuProcessMemory
+    from tui.widgets.gpu_panel import GpuPanel
+
+    gib = 1024**3
+    cards = [GpuMemorySample(i, f"NVIDIA Card {i}", f"GPU-{i}", 24 * gib, used, 24 * gib - used,
+                             0, 50, (GpuProcessMemory(100 + i, used),))
+             for i, used in enumerate((int(23.5 * gib), 4 * gib))]
+    app = make_app(offline_config(tmp_path), gpu_reader=lambda: cards,
+                   process_namer=lambda pid: "ollama" if pid == 100 else "python3",
+                   start_services=False, run_doctor=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.3)
+        text = app.query_one(GpuPanel).render().plain
+        assert "measured GPU 0 NVIDIA Card 0" in text and "GPU 1 NVIDIA Card 1" in text
+        assert "Ollama 23.50" in text
+        assert "only 0.50 GiB free" in text  # under the 1 GiB warning margin

@@ -111,9 +111,17 @@ async def test_override_with_a_move_through_the_pickers(
 
 async def test_dropped_recording_streams_into_the_transcript_pane(
         dashboard_config: Config, tmp_path: Path) -> None:
+    from tests.services.tiny_pipeline_dir import save_tiny_diarization_pipeline
+
     dialogue: Dialogue = two_speaker_dialogue(tmp_path / "src" / "standup.wav", [
         ("en-us", "The quarterly budget meeting starts at nine."),
         ("en-gb+m3", "Please send the contract to the legal team.")])
+    # Diarization runs in the real worker, loaded through whisperx's own DiarizationPipeline
+    # from a local directory: a random pyannote pipeline of the real architecture (the real
+    # weights are gated and offline here).
+    dashboard_config.whisperx.diarize = True
+    dashboard_config.whisperx.diarize_model = str(
+        save_tiny_diarization_pipeline(tmp_path / "diarization"))
     app = make_app(dashboard_config, run_doctor=False)
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(TranscriptPane)
@@ -125,6 +133,9 @@ async def test_dropped_recording_streams_into_the_transcript_pane(
         assert "[00:00:00]" in text and "budget" in text.lower()
         await until(pilot, lambda: "done" in str(
             pane.query_one("#transcript-status").render()), timeout=60)
+        await pilot.pause(0.2)
+        text = "\n".join(strip.text for strip in pane.lines.lines)
+        assert "SPEAKER_" in text  # speaker labels replaced the first, unlabelled lines
         pane.focus()
         await pilot.press("enter")  # the whole transcript of the file
         from tui.screens.transcript_screen import TranscriptScreen

@@ -85,7 +85,7 @@ class WhisperxConfig(_Section):
     device: Literal["auto", "cuda", "cpu"] = "auto"
     device_index: int = Field(default=0, ge=0)
     compute_type: Literal["float16", "int8_float16", "int8", "float32"] = "float16"
-    batch_size: int = Field(default=8, ge=1, le=256)
+    batch_size: int = Field(default=2, ge=1, le=256)
     language: str = ""
     task: Literal["transcribe", "translate"] = "transcribe"
     initial_prompt: str = ""

@@ -24,8 +24,10 @@ from tui.planner.whisper import (
 # Ollama keeps this much free on every CUDA device for the runner's CUDA context and cuBLAS
 # workspace (`MinimumMemory` for CUDA GPUs in its discovery code).
 OLLAMA_CUDA_MINIMUM_BYTES = 457 * MIB
-# A PyTorch process's CUDA context with cuBLAS/cuDNN loaded; CTranslate2 shares it.
-TORCH_CUDA_CONTEXT_BYTES = 500 * MIB
+# The WhisperX worker's CUDA context: PyTorch with cuBLAS, then CTranslate2's own handles and
+# kernels, measured at 799 MiB on a 132-SM H100 (bench/GPU-RESULTS.md). Contexts shrink with
+# the SM count (an 82-SM RTX 3090 needs less), so this is an upper bound for consumer cards.
+TORCH_CUDA_CONTEXT_BYTES = 800 * MIB
 
 NUM_CTX_STEP = 256
 
@@ -38,7 +40,7 @@ class PlanError(ValueError):
 class WhisperRequest:
     model: str = "large-v3"
     compute_type: ComputeType = ComputeType.FLOAT16
-    batch_size: int = 8
+    batch_size: int = 2
     align: bool = True
     align_language: str | None = "en"
     diarize: bool = True

@@ -1,10 +1,9 @@
 """WhisperX's GPU memory: Whisper weights under CTranslate2, batch activations, alignment
 and diarization models, per model size and compute type.
 
-Weights are exact arithmetic (parameters × bytes per parameter). Activations are an
-empirical model, `workspace + per_chunk × batch_size`, calibrated on faster-whisper's
-published large-v2 benchmark and scaled by the decoder's cross-attention state (which grows
-with d_model × decoder layers); `bench/` measures it on a real GPU and corrects the constants.
+Weights are parameters × measured bytes per parameter. Activations are an empirical model,
+`workspace + per_chunk × batch_size`, scaled by the decoder's state (d_model × decoder
+layers); both constants come from `bench/whisper_memory.py` on a GPU.
 """
 
 from __future__ import annotations
@@ -61,8 +60,10 @@ class ComputeType(str, Enum):
 
     @property
     def weight_bytes_per_parameter(self) -> float:
-        # int8 types keep layer norms, biases and embeddings in a float type: ~5 % overhead.
-        return {"float16": 2.0, "int8_float16": 1.05, "int8": 1.1, "float32": 4.0}[self.value]
+        # Measured on the GPU (bench/GPU-RESULTS.md): CTranslate2 holds ~2.44 B per parameter
+        # for float16 weights and ~1.22 B for int8_float16 (allocator blocks, float copies of
+        # norms/embeddings); rounded up. On CUDA "int8" runs as int8_float16.
+        return {"float16": 2.5, "int8_float16": 1.26, "int8": 1.26, "float32": 5.0}[self.value]
 
     @property
     def activation_bytes(self) -> int:
@@ -70,14 +71,15 @@ class ComputeType(str, Enum):
         return 4 if self is ComputeType.FLOAT32 else 2
 
 
-# Calibration: faster-whisper's README benchmark (v1.1.0, large-v2, beam 5, RTX 3070 Ti):
-# fp16 4525 MiB unbatched and 6090 MiB at batch_size=8, so each chunk in a batch adds
-# (6090 - 4525) / 7 = 224 MiB (the decoder's cross-attention K/V, 32 × 2 × 1500 × 1280 × 2 B);
-# what is left after 2940 MiB of weights, a 500 MiB context and one chunk is ~861 MiB of
-# fixed workspace. int8 (4500 MiB at batch 8) gives the same slope.
+# Calibration: measured on an H100 (bench/GPU-RESULTS.md, 2026-11-25) with random-weight
+# models of the real shapes, beam 5, every hypothesis decoded to CTranslate2's 224-token
+# limit (the worst case: noise and music make Whisper do exactly that). large-v3 needs
+# 532–564 MiB more per 30 s chunk from batch 8 to 32 and nearly no fixed workspace; these
+# constants plan every measured configuration 1–20 % above its peak. faster-whisper's
+# published real-speech numbers (224 MiB per chunk) show typical files need less.
 _REFERENCE = WHISPER_MODELS["large-v2"]
-_REFERENCE_WORKSPACE_BYTES = 861 * MIB
-_REFERENCE_PER_CHUNK_BYTES = 224 * MIB
+_REFERENCE_WORKSPACE_BYTES = 128 * MIB
+_REFERENCE_PER_CHUNK_BYTES = 600 * MIB
 
 # Alignment: torchaudio WAV2VEC2_ASR_BASE_960H (English, ~94.4 M params) or a
 # wav2vec2-large-xlsr-53 fine-tune (~315 M params) for other languages, loaded in float32.

@@ -73,6 +73,10 @@ class GpuPanel(Static):
             text = Text(f"measured GPU {card.index} {card.name}: used {_gib(card.used_bytes)} / "
                         f"{_gib(card.total_bytes)} GiB, free {_gib(card.free_bytes)} GiB"
                         f"{utilization}\n{owners}")
+        for other in reading.samples:
+            if other.index != card.index:  # the other cards, one line each
+                text.append(f"\nGPU {other.index} {other.name}: used {_gib(other.used_bytes)} / "
+                            f"{_gib(other.total_bytes)} GiB, free {_gib(other.free_bytes)} GiB")
         warning = headroom_warning(reading, self.gpu_index, self.warn_headroom_bytes)
         if warning:
             text.append(f"\n⚠ {warning}", style="bold red")
