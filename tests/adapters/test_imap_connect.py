@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 
 from tests.conftest import IMAP_PASSWORD, IMAP_USER
@@ -47,3 +49,15 @@ def test_wrong_password(dovecot: DovecotServer) -> None:
     with pytest.raises(ImapConnectError, match="refused") as error:
         connect_imap(config, "nope")
     assert "nope" not in str(error.value)
+
+
+def test_starttls_upgrades_the_plain_port(dovecot: DovecotServer) -> None:
+    config = ImapConfig(host="127.0.0.1", port=dovecot.port, security="starttls",
+                        username=IMAP_USER, ca_file=dovecot.cafile)
+    client = connect_imap(config, IMAP_PASSWORD)
+    try:
+        # After STARTTLS the socket is TLS-wrapped and the session is authenticated.
+        assert isinstance(client.socket(), ssl.SSLSocket)
+        assert client.select_folder("INBOX", readonly=True)[b"EXISTS"] == 0
+    finally:
+        client.logout()
