@@ -293,7 +293,7 @@ class TriageApp(App[None]):
             self.query_one(ServiceStatus).set_live("IMAP", event.state in _IMAP_OK, detail)
         elif isinstance(event, TriageStatus):
             ok = event.state in ("ready", "working")
-            self.query_one(ServiceStatus).set_live("Ollama", ok, event.detail if ok else
+            self.query_one(ServiceStatus).set_live(event.backend, ok, event.detail if ok else
                                                    f"{event.detail} → {event.fix}")
 
     @on(TranscriptPane.RenameSpeaker)

@@ -79,6 +79,17 @@ class OllamaConfig(_Section):
     timeout_seconds: float = Field(default=300.0, gt=0)
 
 
+class LlmConfig(_Section):
+    backend: Literal["ollama", "openai"] = "ollama"
+
+
+class OpenAIConfig(_Section):
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str = "mistralai/Devstral-Small-2507"
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout_seconds: float = Field(default=300.0, gt=0)
+
+
 class WhisperxConfig(_Section):
     model: str = "large-v3"
     model_dir: Path | None = None
@@ -132,7 +143,9 @@ class BudgetConfig(_Section):
 class Config(_Section):
     paths: PathsConfig = Field(default_factory=PathsConfig)
     imap: ImapConfig = Field(default_factory=ImapConfig)
+    llm: LlmConfig = Field(default_factory=LlmConfig)
     ollama: OllamaConfig = Field(default_factory=OllamaConfig)
+    openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
     whisperx: WhisperxConfig = Field(default_factory=WhisperxConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     keymap: dict[str, str] = Field(default_factory=dict)

@@ -27,6 +27,7 @@ class TriageStatus:
     state: str  # ready, unavailable, model-missing, working
     detail: str = ""
     fix: str = ""
+    backend: str = "Ollama"
 
 
 @dataclass(frozen=True)

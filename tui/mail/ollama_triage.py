@@ -7,24 +7,18 @@ always the same num_ctx (a different one reloads the model) and a keep_alive.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import ollama
 
-from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable
-
-
-@dataclass(frozen=True)
-class BatchReply:
-    text: str
-    prompt_eval_count: int | None
-    eval_count: int | None
-    done_reason: str | None
+from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable, show_model
+from tui.mail.llm_backend import BackendStatus, BatchReply
 
 
 class TriageModel:
+    label = "Ollama"
+
     def __init__(self, host: str, model: str, *, num_ctx: int, keep_alive: str,
                  temperature: float, timeout: float) -> None:
         self.host = host
@@ -33,6 +27,18 @@ class TriageModel:
         self.keep_alive = keep_alive
         self.temperature = temperature
         self._client = ollama.Client(host=host, timeout=timeout)
+
+    def check(self) -> BackendStatus:
+        fix = f"ollama create {self.model} -f modelfiles/Modelfile.triage"
+        try:
+            show_model(self.host, self.model, timeout=5.0)
+        except OllamaUnavailable as error:
+            return BackendStatus(False, "unavailable", f"Ollama not reachable: {error}",
+                                 "start it with `ollama serve`")
+        except OllamaModelMissing:
+            return BackendStatus(False, "model-missing", f"Ollama has no model {self.model!r}",
+                                 fix)
+        return BackendStatus(True, "ready", f"{self.model}, num_ctx {self.num_ctx}")
 
     def run_batch(self, messages: list[dict[str, str]], schema: dict[str, Any],
                   on_text: Callable[[str], None]) -> BatchReply:

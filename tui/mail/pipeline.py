@@ -18,7 +18,7 @@ import imapclient
 
 from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
 from tui.adapters.imap_connect import ImapConnectError
-from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable, show_model
+from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable
 from tui.config import Config
 from tui.mail.actions import ActionError, apply_action, undo_last_action
 from tui.mail.batching import ItemTooLarge, TokenCalibration, plan_batches, split_batch
@@ -35,7 +35,7 @@ from tui.mail.events import (
     VerdictReady,
 )
 from tui.mail.imap_mailbox import ImapMailbox, MailboxError
-from tui.mail.ollama_triage import TriageModel
+from tui.mail.llm_backend import PromptTooLong, TriageBackend, make_backend
 from tui.mail.prompt import (
     PromptEmail,
     build_messages,
@@ -85,16 +85,12 @@ def to_prompt_email(message: StoredMessage) -> PromptEmail:
 class MailPipeline:
     def __init__(self, config: Config, store: MailStore, *,
                  ssl_context: ssl.SSLContext | None = None,
-                 model: TriageModel | None = None) -> None:
+                 model: TriageBackend | None = None) -> None:
         self.config = config
         self.store = store
         self._ssl_context = ssl_context
-        ollama_config = config.ollama
         self.num_ctx = config.budget.num_ctx
-        self.model = model or TriageModel(
-            ollama_config.host, ollama_config.model, num_ctx=self.num_ctx,
-            keep_alive=ollama_config.keep_alive, temperature=ollama_config.temperature,
-            timeout=ollama_config.timeout_seconds)
+        self.model = model or make_backend(config)
         self.calibration = TokenCalibration()
         self._subscribers = Subscribers("mail")
         self._stopping = threading.Event()
@@ -193,21 +189,14 @@ class MailPipeline:
     # -- triage -----------------------------------------------------------------------------
 
     def check_model(self) -> bool:
-        ollama_config = self.config.ollama
-        fix = f"ollama create {ollama_config.model} -f modelfiles/Modelfile.triage"
-        try:
-            show_model(ollama_config.host, ollama_config.model, timeout=5.0)
-        except OllamaUnavailable as error:
-            self._publish(TriageStatus("unavailable", f"Ollama not reachable: {error}",
-                                       "start it with `ollama serve`"))
-            self.model_ready = False
-        except OllamaModelMissing:
-            self._publish(TriageStatus("model-missing",
-                                       f"Ollama has no model {ollama_config.model!r}", fix))
-            self.model_ready = False
-        else:
-            self._publish(TriageStatus("ready", f"{ollama_config.model}, num_ctx {self.num_ctx}"))
-            self.model_ready = True
+        status = self.model.check()
+        if status.context_limit and status.context_limit < self.num_ctx:
+            # The server's own cap wins: batches must fit what it will accept.
+            log.warning("%s caps the context at %d (budget says %d)", self.model.label,
+                        status.context_limit, self.num_ctx)
+            self.num_ctx = status.context_limit
+        self._publish(TriageStatus(status.state, status.detail, status.fix, self.model.label))
+        self.model_ready = status.ready
         return self.model_ready
 
     def _fixed_prompt_tokens(self) -> int:
@@ -238,7 +227,12 @@ class MailPipeline:
             for verdict in stream.feed(text):
                 self._publish(VerdictPreview(by_id[verdict.id].key, verdict))
 
-        reply = self.model.run_batch(messages, verdict_format_schema(ids), on_text)
+        try:
+            reply = self.model.run_batch(messages, verdict_format_schema(ids), on_text)
+        except PromptTooLong as error:
+            # A server that refuses over-long prompts (vLLM) instead of cutting them.
+            self.calibration.observe(estimated, self.num_ctx)
+            return self._retry(batch, f"prompt refused as too long: {error}", "")
         if reply.prompt_eval_count:
             self.calibration.observe(estimated, reply.prompt_eval_count)
         room = self.num_ctx - self.config.budget.generation_reserve_tokens
@@ -313,9 +307,10 @@ class MailPipeline:
         for batch in batches:
             if self._stopping.is_set():
                 break
-            self._publish(TriageStatus("working", f"batch of {len(batch)}"))
+            self._publish(TriageStatus("working", f"batch of {len(batch)}",
+                                       backend=self.model.label))
             outcomes.append(self._run_batch(batch))
-        self._publish(TriageStatus("ready", f"{self.config.ollama.model}, num_ctx {self.num_ctx}"))
+        self._publish(TriageStatus("ready", f"num_ctx {self.num_ctx}", backend=self.model.label))
         return outcomes
 
     def _triage_loop(self) -> None:

@@ -1,0 +1,85 @@
+"""One triage batch through an OpenAI-compatible server (vLLM, trtllm-serve, Triton's OpenAI
+front end) with the official `openai` client: streamed chat completions, the verdict schema as
+`response_format`, token usage for calibration."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import openai
+
+from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable
+from tui.mail.llm_backend import BackendStatus, BatchReply, PromptTooLong
+
+
+class OpenAITriageModel:
+    label = "LLM (OpenAI API)"
+
+    def __init__(self, base_url: str, model: str, *, num_ctx: int, api_key_env: str,
+                 temperature: float, max_tokens: int, timeout: float) -> None:
+        self.base_url = base_url
+        self.model = model
+        self.num_ctx = num_ctx
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        # Local servers often want no key; the client insists on one being set.
+        api_key = os.environ.get(api_key_env) or "no-key"
+        self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout,
+                                     max_retries=0)
+
+    def check(self) -> BackendStatus:
+        fix = (f"start the server, e.g. `vllm serve {self.model} --max-model-len "
+               f"{self.num_ctx}` (see `triage-tui plan --export vllm`)")
+        try:
+            model = self._client.models.retrieve(self.model)
+        except openai.NotFoundError:
+            return BackendStatus(False, "model-missing",
+                                 f"{self.base_url} does not serve {self.model!r}", fix)
+        except openai.APIError as error:
+            return BackendStatus(False, "unavailable",
+                                 f"{self.base_url} not reachable: {type(error).__name__}", fix)
+        # vLLM reports its context cap as `max_model_len`, outside the OpenAI schema.
+        extra = getattr(model, "model_extra", None) or {}
+        limit = extra.get("max_model_len")
+        context = int(limit) if isinstance(limit, int) else None
+        detail = f"{self.model} at {self.base_url}" + (f", max_model_len {context}"
+                                                       if context else "")
+        return BackendStatus(True, "ready", detail, context_limit=context)
+
+    def run_batch(self, messages: list[dict[str, str]], schema: dict[str, Any],
+                  on_text: Callable[[str], None]) -> BatchReply:
+        parts: list[str] = []
+        finish: str | None = None
+        usage: Any = None
+        try:
+            stream = self._client.chat.completions.create(
+                model=self.model, messages=messages, stream=True,  # type: ignore[arg-type]
+                stream_options={"include_usage": True}, temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                response_format={"type": "json_schema", "json_schema": {
+                    "name": "verdicts", "schema": schema, "strict": True}},
+            )
+            for chunk in stream:
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices:
+                    text = choice.delta.content or ""
+                    if text:
+                        parts.append(text)
+                        on_text(text)
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+        except openai.NotFoundError as error:
+            raise OllamaModelMissing(str(error)) from error
+        except openai.BadRequestError as error:
+            message = str(error)
+            if "context length" in message or "maximum context" in message:
+                raise PromptTooLong(message) from error
+            raise OllamaUnavailable(f"{self.base_url}: {message}") from error
+        except openai.APIError as error:
+            raise OllamaUnavailable(f"{self.base_url}: {type(error).__name__}: {error}"
+                                    ) from error
+        return BatchReply("".join(parts), usage.prompt_tokens if usage else None,
+                          usage.completion_tokens if usage else None, finish)
