@@ -169,7 +169,9 @@ class TriageApp(App[None]):
             self.post_message(ServiceState("watcher", False, str(error)))
             return
         mode = "polling" if watcher.using_polling else "watching"
-        self.post_message(ServiceState("watcher", True, mode))
+        asr = ("WhisperX" if options.asr_backend == "whisperx"
+               else f"remote {options.remote_model}")
+        self.post_message(ServiceState("watcher", True, f"{mode}, ASR {asr}"))
 
     def _forward_transcript_event(self, event: object) -> None:
         """Segments go to the pane's inbox, so a burst of them never delays a key press;

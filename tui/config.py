@@ -91,6 +91,10 @@ class OpenAIConfig(_Section):
 
 
 class WhisperxConfig(_Section):
+    asr_backend: Literal["whisperx", "openai"] = "whisperx"
+    remote_url: str = "http://127.0.0.1:8001/v1"
+    remote_model: str = "openai/whisper-large-v3"
+    remote_api_key_env: str = "OPENAI_API_KEY"
     model: str = "large-v3"
     model_dir: Path | None = None
     device: Literal["auto", "cuda", "cpu"] = "auto"

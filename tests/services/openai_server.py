@@ -262,6 +262,13 @@ class FakeOpenAIServer:
         #: Seconds to sleep between streamed chunks (to test cancellation/UI updates).
         self.chunk_delay_s = 0.0
 
+        #: Segments (start, end, text) the transcription endpoint answers with, or a callable
+        #: taking the uploaded audio bytes (this server cannot run Whisper).
+        self.transcription_script: Any = [
+            (0.3, 3.0, "The quarterly budget meeting starts at nine."),
+            (3.7, 6.3, "Please send the contract to the legal team."),
+        ]
+        self.transcriptions: list[JSONDict] = []
         self.replies: deque[ReplySpec] = deque()
         self.requests: list[RecordedRequest] = []
         self.completions: list[CompletionRecord] = []
@@ -767,6 +774,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._handle_chat(body)
             return
+        if path == "/v1/audio/transcriptions":
+            if method != "POST":
+                self._send_json(405, {"detail": "Method Not Allowed"})
+                return
+            self._handle_transcription(body)
+            return
         # FastAPI's default for unknown routes.
         self._send_json(404, {"detail": "Not Found"})
 
@@ -776,6 +789,65 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = _dispatch
     do_DELETE = _dispatch
     do_PATCH = _dispatch
+
+    # ---- /v1/audio/transcriptions ----------------------------------------------------
+
+    def _form_fields(self, body: bytes) -> dict[str, list[Any]]:
+        """multipart/form-data as the openai client sends it: name → values (bytes for files)."""
+        import email.parser
+        import email.policy
+
+        content_type = self.headers.get("Content-Type", "")
+        if "multipart/form-data" not in content_type:
+            raise _APIError(400, "Expected multipart/form-data")
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+        fields: dict[str, list[Any]] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            value: Any = payload if part.get_filename() else payload.decode("utf-8", "replace")
+            fields.setdefault(str(name), []).append(value)
+        return fields
+
+    def _handle_transcription(self, body: bytes) -> None:
+        fake = self.fake
+        fields = self._form_fields(body)
+        model = (fields.get("model") or [""])[0]
+        if not model:
+            raise _APIError(400, "Field required: model")
+        if fake.get_model(model) is None:
+            raise _APIError(404, f"The model `{model}` does not exist.")
+        audio = (fields.get("file") or [b""])[0]
+        if not isinstance(audio, bytes) or not audio:
+            raise _APIError(400, "Field required: file")
+        script = fake.transcription_script
+        segments = script(audio) if callable(script) else list(script)
+        fake.transcriptions.append({"model": model, "bytes": len(audio),
+                                    "fields": {k: v for k, v in fields.items() if k != "file"}})
+        words = []
+        for start, end, text in segments:
+            tokens = text.split()
+            step = (end - start) / max(1, len(tokens))
+            words += [{"word": token, "start": round(start + i * step, 3),
+                       "end": round(start + (i + 1) * step, 3)} for i, token in enumerate(tokens)]
+        response_format = (fields.get("response_format") or ["json"])[0]
+        text = " ".join(t for _, _, t in segments)
+        if response_format == "text":
+            self._send_bytes(200, "text/plain", text.encode())
+            return
+        document: JSONDict = {"text": text}
+        if response_format == "verbose_json":
+            document.update(task="transcribe", language="english",
+                            duration=segments[-1][1] if segments else 0.0,
+                            segments=[{"id": i, "seek": 0, "start": s, "end": e, "text": t,
+                                       "tokens": [], "temperature": 0.0, "avg_logprob": -0.1,
+                                       "compression_ratio": 1.0, "no_speech_prob": 0.01}
+                                      for i, (s, e, t) in enumerate(segments)])
+            granularities = fields.get("timestamp_granularities[]", [])
+            if "word" in granularities:
+                document["words"] = words
+        self._send_json(200, document)
 
     # ---- /v1/chat/completions ------------------------------------------------------
 

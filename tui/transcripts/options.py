@@ -20,6 +20,10 @@ _ALL_EXPANDS_TO = ("txt", "vtt", "srt", "tsv", "json")
 
 @dataclass(frozen=True)
 class TranscribeOptions:
+    asr_backend: str = "whisperx"
+    remote_url: str = ""
+    remote_model: str = ""
+    remote_api_key_env: str = "OPENAI_API_KEY"
     model: str = "large-v3"
     model_dir: str | None = None
     device: str = "auto"
@@ -66,6 +70,10 @@ class TranscribeOptions:
     @classmethod
     def from_config(cls, config: WhisperxConfig) -> TranscribeOptions:
         return cls(
+            asr_backend=config.asr_backend,
+            remote_url=config.remote_url,
+            remote_model=config.remote_model,
+            remote_api_key_env=config.remote_api_key_env,
             model=config.model,
             model_dir=str(config.model_dir) if config.model_dir else None,
             device=config.device,

@@ -267,6 +267,38 @@ class WhisperxSession:
             del vad_model.merge_chunks
             del pipeline.__call__
 
+    def _remote_transcribe(self, content_hash: str, path: str) -> dict[str, Any]:
+        """Speech to text on an OpenAI-compatible server (vLLM serving Whisper, Triton), with
+        word timestamps where it returns them; alignment and diarization still run here."""
+        import openai
+        from whisperx.utils import TO_LANGUAGE_CODE
+
+        options = self.options
+        client = openai.OpenAI(base_url=options.remote_url, max_retries=1,
+                               api_key=os.environ.get(options.remote_api_key_env) or "no-key")
+        extra: dict[str, Any] = {}
+        if options.effective_language:
+            extra["language"] = options.effective_language
+        if options.initial_prompt:
+            extra["prompt"] = options.initial_prompt
+        with open(path, "rb") as audio_file:
+            reply = client.audio.transcriptions.create(
+                model=options.remote_model, file=audio_file, response_format="verbose_json",
+                timestamp_granularities=["segment", "word"], **extra)
+        words = [{"word": w.word, "start": w.start, "end": w.end}
+                 for w in (getattr(reply, "words", None) or [])]
+        segments = []
+        for index, remote in enumerate(getattr(reply, "segments", None) or []):
+            segment = {"start": float(remote.start), "end": float(remote.end),
+                       "text": str(remote.text).strip(),
+                       "words": [w for w in words
+                                 if remote.start <= w["start"] < remote.end]}
+            segments.append(segment)
+            self.emit(SegmentTranscribed(content_hash, to_stored_segment(index, segment)))
+        language = str(getattr(reply, "language", "") or "")
+        code = TO_LANGUAGE_CODE.get(language.lower(), language or options.effective_language)
+        return {"segments": segments, "language": code or "en"}
+
     def _transcribe_with_backoff(self, content_hash: str, audio: Any) -> dict[str, Any]:
         batch_size = max(1, self.options.batch_size)
         while True:
@@ -293,7 +325,10 @@ class WhisperxSession:
             if len(audio) == 0:
                 raise DecodeError("the file holds no audio samples")
             emit(StageChanged(content_hash, FileState.TRANSCRIBING))
-            result = self._transcribe_with_backoff(content_hash, audio)
+            if self.options.asr_backend == "openai":
+                result = self._remote_transcribe(content_hash, path)
+            else:
+                result = self._transcribe_with_backoff(content_hash, audio)
             language = result.get("language") or self.options.effective_language
             segments = result.get("segments", [])
             emit(SegmentsRefined(content_hash, FileState.TRANSCRIBING,
