@@ -174,3 +174,33 @@ async def test_keyboard_search_and_navigation(dashboard_config: Config,
         await until(pilot, lambda: sum(r.state == "✓ mark_read" for r in pane.rows.values())
                     == 2)
         assert not pane.marked
+
+
+async def test_dashboard_on_an_openai_compatible_server(
+        dashboard_config: Config, dovecot: DovecotServer) -> None:
+    """Same screen, same keys, with triage served by a vLLM-protocol server."""
+    from tests.services.openai_server import FakeOpenAIServer
+    from tui.config import LlmConfig, OpenAIConfig
+    from tui.widgets.service_status import ServiceStatus
+
+    with FakeOpenAIServer() as server:
+        server.add_model("mistralai/Devstral-Small-2507", max_model_len=8192)
+        server.default_reply = ScriptedTriageModel()
+        config = dashboard_config.model_copy(update={
+            "llm": LlmConfig(backend="openai"),
+            "openai": OpenAIConfig(base_url=server.base_url,
+                                   model="mistralai/Devstral-Small-2507")})
+        app = make_app(config, run_doctor=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = app.query_one(TriagePane)
+            dovecot.append(IMAP_USER, "INBOX", mail_corpus.security_alert())
+            row = await until(pilot, lambda: next(
+                (r for r in pane.rows.values() if r.verdict is not None), None))
+            status = app.query_one(ServiceStatus).render().plain
+            assert "LLM (OpenAI API)" in status
+            pane.focus()
+            await pilot.press("a")
+            await until(pilot, lambda: pane.rows[row.message.key].state.startswith("✓"))
+            assert len(flagged(dovecot)) == 1
+            await pilot.press("q")
+        assert any(r.path == "/v1/chat/completions" for r in server.requests)
