@@ -41,8 +41,10 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeAlias
+
+from tests.services.loopback_http import LoopbackService, TrackingHTTPServer
 
 JSONDict: TypeAlias = dict[str, Any]
 
@@ -536,7 +538,7 @@ class _ChatError(Exception):
 # --------------------------------------------------------------------------------------
 
 
-class FakeOllamaServer:
+class FakeOllamaServer(LoopbackService):
     """A fake Ollama server on 127.0.0.1:<ephemeral port>.
 
     Use as a context manager (or call :meth:`start` / :meth:`stop`), point
@@ -587,55 +589,13 @@ class FakeOllamaServer:
         self._failures: dict[str, deque[_Failure]] = {}
         self._stream_faults: deque[_StreamFault] = deque()
         self._lock = threading.RLock()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # ---- lifecycle ---------------------------------------------------------------
+    # ---- lifecycle (start, stop, context manager, port, host: LoopbackService) ------
 
-    def start(self) -> FakeOllamaServer:
-        if self._httpd is not None:
-            return self
-        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
-        httpd.fake = self
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-ollama",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    thread_name = "fake-ollama"
 
-    def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        # Keep-alive connections park handler threads in readline(); closing their
-        # sockets lets those threads finish instead of leaking across tests.
-        httpd.close_open_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeOllamaServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("FakeOllamaServer is not running")
-        return int(self._httpd.server_address[1])
-
-    @property
-    def host(self) -> str:
-        """Base URL to pass as ``ollama.Client(host=...)``."""
-        return f"http://127.0.0.1:{self.port}"
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     # ---- model registry ------------------------------------------------------------
 
@@ -1046,33 +1006,6 @@ def _omit_zero(metrics: Mapping[str, int]) -> JSONDict:
 # --------------------------------------------------------------------------------------
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeOllamaServer
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(*args, **kwargs)
-
-    def track(self, sock: socket.socket, open_: bool) -> None:
-        with self._open_lock:
-            if open_:
-                self._open.add(sock)
-            else:
-                self._open.discard(sock)
-
-    def close_open_connections(self) -> None:
-        with self._open_lock:
-            sockets, self._open = list(self._open), set()
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                sock.close()
-
-
 _ROUTES: dict[str, frozenset[str]] = {
     "/": frozenset({"GET", "HEAD"}),
     "/api/version": frozenset({"GET", "HEAD"}),
@@ -1095,7 +1028,7 @@ _ROUTES: dict[str, frozenset[str]] = {
 class _Handler(BaseHTTPRequestHandler):
     # Chunked transfer encoding (how Go streams NDJSON) needs HTTP/1.1.
     protocol_version = "HTTP/1.1"
-    server: _HTTPServer
+    server: TrackingHTTPServer
 
     # ---- connection bookkeeping ---------------------------------------------------
 

@@ -38,7 +38,6 @@ import json
 import math
 import re
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -46,9 +45,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal, TypeAlias
 from urllib.parse import unquote
+
+from tests.services.loopback_http import LoopbackService, TrackingHTTPServer
 
 JSONDict: TypeAlias = dict[str, Any]
 Flavor: TypeAlias = Literal["vllm", "trtllm"]
@@ -221,7 +222,7 @@ def _error_type(status: int) -> str:
 # --------------------------------------------------------------------------------------
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(LoopbackService):
     """A fake vLLM / TensorRT-LLM OpenAI-compatible server on 127.0.0.1:<ephemeral port>.
 
     Use as a context manager (or call :meth:`start` / :meth:`stop`), register models with
@@ -277,55 +278,13 @@ class FakeOpenAIServer:
         self._failures: dict[str, deque[_Failure]] = {}
         self._stream_faults: deque[_StreamFault] = deque()
         self._lock = threading.RLock()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # ---- lifecycle ---------------------------------------------------------------
+    # ---- lifecycle (start, stop, context manager, port, host: LoopbackService) ------
 
-    def start(self) -> FakeOpenAIServer:
-        if self._httpd is not None:
-            return self
-        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
-        httpd.fake = self
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-openai",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    thread_name = "fake-openai"
 
-    def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        # Keep-alive connections park handler threads in readline(); closing their
-        # sockets lets those threads finish instead of leaking across tests.
-        httpd.close_open_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeOpenAIServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("FakeOpenAIServer is not running")
-        return int(self._httpd.server_address[1])
-
-    @property
-    def host(self) -> str:
-        """Server root, e.g. ``http://127.0.0.1:PORT`` (where ``/health`` lives)."""
-        return f"http://127.0.0.1:{self.port}"
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     @property
     def base_url(self) -> str:
@@ -592,44 +551,10 @@ def _decode_body(raw: bytes) -> tuple[Any, bool]:
 # --------------------------------------------------------------------------------------
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeOpenAIServer
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(*args, **kwargs)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client closing a keep-alive connection resets it under the idle handler's
-        # readline(); that is normal, not worth a traceback on stderr.
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-    def track(self, sock: socket.socket, open_: bool) -> None:
-        with self._open_lock:
-            if open_:
-                self._open.add(sock)
-            else:
-                self._open.discard(sock)
-
-    def close_open_connections(self) -> None:
-        with self._open_lock:
-            sockets, self._open = list(self._open), set()
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                sock.close()
-
-
 class _Handler(BaseHTTPRequestHandler):
     # Chunked transfer encoding (how uvicorn streams SSE) needs HTTP/1.1.
     protocol_version = "HTTP/1.1"
-    server: _HTTPServer
+    server: TrackingHTTPServer
 
     def setup(self) -> None:
         super().setup()
