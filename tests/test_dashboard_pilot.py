@@ -40,6 +40,12 @@ async def until(pilot: Any, predicate: Callable[[], Any], timeout: float = 30.0)
     raise AssertionError("timed out waiting in the dashboard")
 
 
+async def first_verdict(pilot: Any, pane: TriagePane) -> Any:
+    """The first triage row whose verdict has arrived."""
+    return await until(pilot, lambda: next(
+        (r for r in pane.rows.values() if r.verdict is not None), None))
+
+
 @pytest.fixture
 def dashboard_config(tmp_path: Path, dovecot: DovecotServer, ollama_server: FakeOllamaServer,
                      monkeypatch: pytest.MonkeyPatch, user_env: dict[str, str]) -> Config:
@@ -76,8 +82,7 @@ async def test_mail_arrives_gets_a_verdict_and_is_accepted_then_undone(
     async with app.run_test(size=(160, 48)) as pilot:
         pane = app.query_one(TriagePane)
         dovecot.append(IMAP_USER, "INBOX", mail_corpus.security_alert())
-        row = await until(pilot, lambda: next(
-            (r for r in pane.rows.values() if r.verdict is not None), None))
+        row = await first_verdict(pilot, pane)
         assert row.verdict.priority == "urgent" and row.verdict.action == "flag"
         pane.focus()
         await pilot.press("a")
@@ -95,8 +100,7 @@ async def test_override_with_a_move_through_the_pickers(
     async with app.run_test(size=(160, 48)) as pilot:
         pane = app.query_one(TriagePane)
         dovecot.append(IMAP_USER, "INBOX", mail_corpus.plain_text())
-        row = await until(pilot, lambda: next(
-            (r for r in pane.rows.values() if r.verdict is not None), None))
+        row = await first_verdict(pilot, pane)
         pane.focus()
         await pilot.press("o")
         # The action list: none, flag, mark_read, move, archive → pick "move".
@@ -194,8 +198,7 @@ async def test_dashboard_on_an_openai_compatible_server(
         async with app.run_test(size=(160, 48)) as pilot:
             pane = app.query_one(TriagePane)
             dovecot.append(IMAP_USER, "INBOX", mail_corpus.security_alert())
-            row = await until(pilot, lambda: next(
-                (r for r in pane.rows.values() if r.verdict is not None), None))
+            row = await first_verdict(pilot, pane)
             status = app.query_one(ServiceStatus).render().plain
             assert "LLM (OpenAI API)" in status
             pane.focus()
