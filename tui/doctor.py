@@ -52,6 +52,17 @@ def check_gpu(config: Config) -> CheckResult:
                                     f"{gib(gpu.free_bytes):.1f} GiB free")
 
 
+def check_llm_server(config: Config) -> CheckResult:
+    """The triage server: Ollama (version), or the OpenAI-compatible server and its model."""
+    if config.llm.backend == "openai":
+        from tui.mail.llm_backend import make_backend
+
+        backend = make_backend(config)
+        status = backend.check()
+        return CheckResult(backend.label, status.ready, status.detail, status.fix)
+    return check_ollama(config)
+
+
 def check_ollama(config: Config) -> CheckResult:
     try:
         info = server_version(config.ollama.host, timeout=3.0)
@@ -62,6 +73,9 @@ def check_ollama(config: Config) -> CheckResult:
 
 
 def check_ollama_model(config: Config) -> CheckResult:
+    if config.llm.backend == "openai":
+        # The OpenAI-compatible server's model is checked with the server itself.
+        return CheckResult("LLM model", True, f"{config.openai.model} (served remotely)")
     name = config.ollama.model
     fix = (f"ollama pull {config.ollama.base_model} && "
            f"ollama create {name} -f modelfiles/Modelfile.triage")
@@ -174,7 +188,7 @@ def check_ffmpeg(config: Config) -> CheckResult:
 
 CHECKS: tuple[Callable[[Config], CheckResult], ...] = (
     check_gpu,
-    check_ollama,
+    check_llm_server,
     check_ollama_model,
     check_imap,
     check_drop_folder,

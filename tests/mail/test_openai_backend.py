@@ -103,3 +103,19 @@ def test_a_missing_model_says_how_to_serve_it(
                               else None)
     assert not openai_pipeline.check_model()
     assert statuses[-1].state == "model-missing" and "vllm serve" in statuses[-1].fix
+
+
+def test_doctor_checks_the_configured_server(tmp_path: Any, user_env: dict[str, str],
+                                             openai_server: FakeOpenAIServer) -> None:
+    import json
+
+    from tests.conftest import run_cli
+
+    config = tmp_path / "c.toml"
+    config.write_text(f'[llm]\nbackend = "openai"\n[openai]\nbase_url = '
+                      f'"{openai_server.base_url}"\nmodel = "{SERVED}"\n', encoding="utf-8")
+    checks = {c["name"]: c for c in json.loads(run_cli(
+        ["--config", str(config), "doctor", "--json"], user_env).stdout)["checks"]}
+    assert checks["LLM (OpenAI API)"]["ok"]
+    assert "max_model_len 8192" in checks["LLM (OpenAI API)"]["detail"]
+    assert "Ollama" not in checks
