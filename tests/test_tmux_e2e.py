@@ -63,9 +63,9 @@ gpu_gib = 24
                f"{sys.executable} -m tui --config {config}; echo $? > {exit_file}")
     tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
     try:
-        screen = wait_for_screen(session, lambda s: "Transcripts" in s and "Triage" in s
-                                 and "GPU" in s)
-        assert "KV cap 1.25" in screen or "KV 1.25" in screen
+        wait_for_screen(session, lambda s: "Transcripts" in s and "Triage" in s and "GPU" in s)
+        # The plan is computed in a worker after the first frame; under load it comes later.
+        wait_for_screen(session, lambda s: "KV cap 1.25" in s or "KV 1.25" in s)
         screen = wait_for_screen(session, lambda s: "Security alert" in s and "flag" in s)
         assert "urgent" in screen
         tmux("send-keys", "-t", session, "Tab")

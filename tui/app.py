@@ -43,7 +43,7 @@ from tui.plan_service import PlanOptions, make_plan
 from tui.planner.units import gib_to_bytes
 from tui.screens.pickers import ActionPicker, folder_prompt
 from tui.screens.plan_screen import PlanScreen
-from tui.transcripts.events import StepUnavailable, WorkerMemory
+from tui.transcripts.events import AsrPaused, AsrResumed, StepUnavailable, WorkerMemory
 from tui.widgets.gpu_panel import GpuPanel
 from tui.widgets.service_status import ServiceStatus
 from tui.widgets.transcript_pane import TranscriptPane
@@ -83,6 +83,7 @@ class TriageApp(App[None]):
         self._plan: PlanReady | None = None
         self.transcripts: Any = None
         self.watcher: Any = None
+        self.watcher_detail = ""
         self.mail: Any = None
         self._stores: list[Any] = []
 
@@ -93,7 +94,6 @@ class TriageApp(App[None]):
             yield TranscriptPane(self.config.paths.drop_folder, id="transcripts")
             yield TriagePane(id="triage")
         yield GpuPanel(
-            gpu_index=self.config.budget.gpu_index,
             warn_headroom_bytes=gib_to_bytes(self.config.budget.warn_headroom_gib),
             id="gpu",
         )
@@ -121,7 +121,8 @@ class TriageApp(App[None]):
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
     def compute_plan(self) -> None:
         try:
-            self.post_message(PlanReady(make_plan(self.config, PlanOptions())))
+            self.post_message(PlanReady(make_plan(self.config, PlanOptions(),
+                                                  gpus=self.gpu_reader())))
         except Exception as error:  # any planner failure is shown, never fatal
             log.exception("planning failed")
             self.post_message(PlanReady(None, str(error)))
@@ -171,12 +172,13 @@ class TriageApp(App[None]):
         mode = "polling" if watcher.using_polling else "watching"
         asr = ("WhisperX" if options.asr_backend == "whisperx"
                else f"remote {options.remote_model}")
-        self.post_message(ServiceState("watcher", True, f"{mode}, ASR {asr}"))
+        self.watcher_detail = f"{mode}, ASR {asr}"
+        self.post_message(ServiceState("watcher", True, self.watcher_detail))
 
     def _forward_transcript_event(self, event: object) -> None:
         """Segments go to the pane's inbox, so a burst of them never delays a key press;
         the rest the app handles."""
-        if isinstance(event, (WorkerMemory, StepUnavailable)):
+        if isinstance(event, (WorkerMemory, StepUnavailable, AsrPaused, AsrResumed)):
             self.post_message(TranscriptUpdate(event))
         else:
             self.query_one(TranscriptPane).submit(event)
@@ -257,6 +259,11 @@ class TriageApp(App[None]):
         elif isinstance(event, StepUnavailable):
             self.notify(f"{event.reason}\nfix: {event.fix}", severity="warning", timeout=15)
             log.warning("%s (fix: %s)", event.reason, event.fix)
+        elif isinstance(event, AsrPaused):
+            self.query_one(ServiceStatus).set_live("watcher", False, event.status_text,
+                                                   retrying=True)
+        elif isinstance(event, AsrResumed):
+            self.query_one(ServiceStatus).set_live("watcher", True, self.watcher_detail)
         else:
             self.query_one(TranscriptPane).apply(event)
 

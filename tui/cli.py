@@ -22,7 +22,13 @@ def _add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--llm", metavar="NAME|PATH.gguf",
                         help="Ollama model name, GGUF file, or a built-in table entry "
                              "(default: [ollama] base_model)")
-    parser.add_argument("--gpu-gib", type=float, help="card size in GiB (default: NVML)")
+    parser.add_argument("--gpu-gib", type=float,
+                        help="size of each planned card in GiB (default: NVML)")
+    parser.add_argument("--llm-gpu", metavar="INDEX|UUID",
+                        help="the LLM server's card (default: [llm] gpu)")
+    parser.add_argument("--whisper-gpu", metavar="INDEX|UUID",
+                        help="WhisperX's card; another card than the LLM's gives each its own "
+                             "budget (default: [whisperx] gpu)")
     ctx = parser.add_mutually_exclusive_group()
     ctx.add_argument("--num-ctx", type=int, help="context to plan for (default: [budget])")
     ctx.add_argument("--headroom-gib", type=float,
@@ -84,7 +90,8 @@ def _plan_options(args: argparse.Namespace):  # -> PlanOptions, imported lazily
     from tui.plan_service import PlanOptions
 
     return PlanOptions(
-        llm=args.llm, gpu_gib=args.gpu_gib, num_ctx=args.num_ctx, headroom_gib=args.headroom_gib,
+        llm=args.llm, gpu_gib=args.gpu_gib, llm_gpu=args.llm_gpu, whisper_gpu=args.whisper_gpu,
+        num_ctx=args.num_ctx, headroom_gib=args.headroom_gib,
         kv_type=args.kv_type, parallel=args.parallel, flash_attention=args.flash_attention,
         whisper=args.whisper, compute_type=args.compute_type, batch_size=args.batch_size,
         no_whisper=args.no_whisper, offline=args.offline,

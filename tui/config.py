@@ -81,6 +81,7 @@ class OllamaConfig(_Section):
 
 class LlmConfig(_Section):
     backend: Literal["ollama", "openai"] = "ollama"
+    gpu: str = ""
 
 
 class OpenAIConfig(_Section):
@@ -98,7 +99,7 @@ class WhisperxConfig(_Section):
     model: str = "large-v3"
     model_dir: Path | None = None
     device: Literal["auto", "cuda", "cpu"] = "auto"
-    device_index: int = Field(default=0, ge=0)
+    gpu: str = ""
     compute_type: Literal["float16", "int8_float16", "int8", "float32"] = "float16"
     batch_size: int = Field(default=2, ge=1, le=256)
     language: str = ""
@@ -135,7 +136,6 @@ class WhisperxConfig(_Section):
 
 class BudgetConfig(_Section):
     gpu_gib: float = Field(default=0.0, ge=0)
-    gpu_index: int = Field(default=0, ge=0)
     num_ctx: int = Field(default=8192, ge=256)
     headroom_gib: float = Field(default=2.0, ge=0)
     warn_headroom_gib: float = Field(default=1.0, ge=0)

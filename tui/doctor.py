@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
 from tui.adapters.imap_connect import ImapConnectError, connect_imap
-from tui.adapters.nvml import GpuUnavailable, read_gpus
+from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, read_gpus
 from tui.adapters.ollama_models import (
     OllamaModelMissing,
     OllamaUnavailable,
@@ -25,6 +25,7 @@ from tui.adapters.ollama_models import (
 )
 from tui.adapters.whisper_models import hub_repo_for, locate_whisper_model
 from tui.config import Config
+from tui.planner.placement import resolve_card
 from tui.planner.units import gib
 
 
@@ -39,17 +40,28 @@ class CheckResult:
         return asdict(self)
 
 
-def check_gpu(config: Config) -> CheckResult:
-    gpus = read_gpus()
+def check_gpu(config: Config,
+              gpus: list[GpuMemorySample] | GpuUnavailable | None = None) -> CheckResult:
+    """NVML answers, and the cards `[llm] gpu` and `[whisperx] gpu` name exist."""
+    if gpus is None:
+        gpus = read_gpus()
     if isinstance(gpus, GpuUnavailable):
         return CheckResult("GPU", False, gpus.reason, gpus.fix)
-    index = config.budget.gpu_index
-    if index >= len(gpus):
-        return CheckResult("GPU", False, f"no GPU {index}; NVML sees {len(gpus)}",
-                           "set [budget] gpu_index")
-    gpu = gpus[index]
-    return CheckResult("GPU", True, f"{gpu.name}: {gib(gpu.total_bytes):.1f} GiB total, "
-                                    f"{gib(gpu.free_bytes):.1f} GiB free")
+    inherited = os.environ.get("CUDA_VISIBLE_DEVICES")
+    services = [("LLM", "[llm] gpu", config.llm.gpu)]
+    if config.whisperx.device != "cpu":
+        services.append(("WhisperX", "[whisperx] gpu", config.whisperx.gpu))
+    found = []
+    for service, key, selector in services:
+        placement = resolve_card(selector, gpus, inherited)
+        if placement.problem or placement.index is None:
+            listed = ", ".join(f"{gpu.index} {gpu.uuid}" for gpu in gpus)
+            return CheckResult("GPU", False, f"{service}: {placement.problem}",
+                               f"set {key} to an index or UUID of: {listed}")
+        gpu = next(card for card in gpus if card.index == placement.index)
+        found.append(f"{service} on GPU {gpu.index} {gpu.name} ({gib(gpu.total_bytes):.1f} GiB, "
+                     f"{gib(gpu.free_bytes):.1f} free)")
+    return CheckResult("GPU", True, "; ".join(found))
 
 
 def check_llm_server(config: Config) -> CheckResult:

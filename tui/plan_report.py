@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tui.plan_service import PlanResult
+from tui.planner.budget import CardBudget
 from tui.planner.export import EngineExport
 from tui.planner.units import gib
 
@@ -54,6 +55,13 @@ def plan_to_json(result: PlanResult, export: EngineExport | None = None) -> dict
              "detail": c.detail}
             for c in plan.components
         ],
+        "cards": [
+            {"index": card.gpu.index, "total_bytes": card.gpu.total_bytes,
+             "source": card.gpu.source, "services": list(card.owners),
+             "planned_bytes": card.planned_bytes, "headroom_bytes": card.headroom_bytes,
+             "fits": card.fits, "components": [c.key for c in card.components]}
+            for card in plan.cards
+        ],
         "email_batch": {
             "emails": plan.email_batch.emails,
             "email_tokens": plan.email_batch.email_tokens,
@@ -79,24 +87,35 @@ def _gib_cell(value: int) -> str:
     return f"{gib(value):.2f}"
 
 
+_SERVICE_NAMES = {"llm": "LLM", "whisperx": "WhisperX"}
+
+
+def card_table(card: CardBudget, shape_name: str) -> Table:
+    services = " + ".join(
+        shape_name if owner == "llm" else _SERVICE_NAMES.get(owner, owner) for owner in card.owners)
+    where = f"{card.gpu.name}, " if card.gpu.index is not None else ""
+    table = Table(title=f"GPU budget: {services} on {where}{gib(card.gpu.total_bytes):.1f} GiB",
+                  title_justify="left")
+    table.add_column("component")
+    table.add_column("GiB", justify="right")
+    table.add_column("how it is counted", overflow="fold")
+    for component in card.components:
+        table.add_row(component.label, _gib_cell(component.bytes), component.detail)
+    table.add_section()
+    table.add_row("total", _gib_cell(card.planned_bytes), "")
+    table.add_row("GPU", _gib_cell(card.gpu.total_bytes), card.gpu.source)
+    style = "green" if card.fits else "bold red"
+    table.add_row(Text("headroom", style=style), Text(_gib_cell(card.headroom_bytes), style=style),
+                  f"target {gib(card.headroom_target_bytes):.2f} GiB")
+    return table
+
+
 def plan_table(result: PlanResult) -> Group:
     plan = result.plan
     request = plan.request
     shape = request.shape
-    table = Table(title=f"GPU budget: {shape.name} + WhisperX on {gib(request.gpu_total_bytes):.1f}"
-                        " GiB", title_justify="left")
-    table.add_column("component")
-    table.add_column("GiB", justify="right")
-    table.add_column("how it is counted", overflow="fold")
-    for component in plan.components:
-        table.add_row(component.label, _gib_cell(component.bytes), component.detail)
-    table.add_section()
-    table.add_row("total", _gib_cell(plan.total_bytes), "")
-    table.add_row("GPU", _gib_cell(request.gpu_total_bytes), request.gpu_total_source)
-    style = "green" if plan.fits else "bold red"
-    table.add_row(Text("headroom", style=style), Text(_gib_cell(plan.headroom_bytes), style=style),
-                  f"target {gib(request.headroom_target_bytes):.2f} GiB")
     lines = [
+        *[card_table(card, shape.name) for card in plan.cards],
         Text(f"model shape from: {shape.source}"),
         *[Text(f"  (tried first: {attempt})", style="dim") for attempt in result.lookup.attempts],
         Text(f"num_ctx {request.num_ctx}"
@@ -113,7 +132,7 @@ def plan_table(result: PlanResult) -> Group:
     if not plan.fits:
         lines.append(Text("does not keep the headroom target: lower num_ctx, the Whisper batch "
                           "size or model, or use a q8_0 KV cache", style="bold red"))
-    return Group(table, *lines)
+    return Group(*lines)
 
 
 def export_text(export: EngineExport) -> str:

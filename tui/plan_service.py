@@ -3,13 +3,15 @@ size (the I/O), then hand both to the pure planner."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tui.adapters.nvml import GpuUnavailable, read_gpus
+from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, read_gpus
 from tui.config import Config
 from tui.model_source import ShapeLookup, resolve_model_shape
 from tui.planner.budget import (
+    GpuCard,
     Plan,
     PlanRequest,
     WhisperRequest,
@@ -17,6 +19,7 @@ from tui.planner.budget import (
     plan_budget,
 )
 from tui.planner.cache_types import KvCacheType
+from tui.planner.placement import Placement, resolve_card
 from tui.planner.tokens import estimate_tokens
 from tui.planner.units import gib_to_bytes
 from tui.planner.whisper import ComputeType, nearest_whisper_spec, whisper_spec_matching
@@ -30,6 +33,8 @@ CHAT_TEMPLATE_OVERHEAD_TOKENS = 64
 class PlanOptions:
     llm: str | None = None
     gpu_gib: float | None = None
+    llm_gpu: str | None = None
+    whisper_gpu: str | None = None
     num_ctx: int | None = None
     headroom_gib: float | None = None
     kv_type: str | None = None
@@ -46,6 +51,19 @@ class PlanOptions:
 class GpuTotal:
     bytes: int
     source: str
+    index: int | None = None
+    # What the service's CUDA_VISIBLE_DEVICES names ("" when it is not pinned).
+    device: str = ""
+    uuid: str = ""
+
+    def pinned(self) -> GpuTotal:
+        """Pinned to this card, by UUID where NVML gave one."""
+        if self.device or self.index is None:
+            return self
+        return replace(self, device=self.uuid or str(self.index))
+
+    def as_card(self) -> GpuCard:
+        return GpuCard(self.bytes, self.source, self.index)
 
 
 @dataclass
@@ -62,25 +80,41 @@ class PlanUnsatisfiable(Exception):
     pass
 
 
-def gpu_total(config: Config, gpu_gib: float | None) -> GpuTotal:
-    if gpu_gib:
-        return GpuTotal(gib_to_bytes(gpu_gib), f"--gpu-gib {gpu_gib:g}")
-    if config.budget.gpu_gib:
-        return GpuTotal(gib_to_bytes(config.budget.gpu_gib),
-                        f"config budget.gpu_gib {config.budget.gpu_gib:g}")
-    gpus = read_gpus()
-    index = config.budget.gpu_index
+def _assumed(config: Config, placement: Placement, why: str) -> GpuTotal:
+    fallback = config.budget.fallback_gpu_gib
+    return GpuTotal(gib_to_bytes(fallback),
+                    f"assumed {fallback:g} GiB card ({why}; pass --gpu-gib)",
+                    placement.index, placement.device)
+
+
+def gpu_total(config: Config, gpu_gib: float | None, selector: str = "",
+              gpus: list[GpuMemorySample] | GpuUnavailable | None = None) -> GpuTotal:
+    """The size of the card `selector` names: --gpu-gib, else [budget] gpu_gib, else NVML
+    (`gpus`, read here when not given), else the configured fallback size."""
+    size_gib = gpu_gib or config.budget.gpu_gib
+    if size_gib:
+        inherited = os.environ.get("CUDA_VISIBLE_DEVICES")
+        placement = resolve_card(selector, gpus if isinstance(gpus, list) else None, inherited)
+        if placement.problem:  # planning for another box: take the selector as written
+            placement = resolve_card(selector, None, inherited)
+        flag = f"--gpu-gib {gpu_gib:g}" if gpu_gib else f"config budget.gpu_gib {size_gib:g}"
+        return GpuTotal(gib_to_bytes(size_gib), flag, placement.index, placement.device)
+    if gpus is None:
+        gpus = read_gpus()
     if isinstance(gpus, GpuUnavailable):
-        fallback = config.budget.fallback_gpu_gib
-        return GpuTotal(gib_to_bytes(fallback),
-                        f"assumed {fallback:g} GiB card ({gpus.reason}; pass --gpu-gib)")
-    if index >= len(gpus):
-        fallback = config.budget.fallback_gpu_gib
-        return GpuTotal(gib_to_bytes(fallback),
-                        f"assumed {fallback:g} GiB card (no GPU index {index}; "
-                        f"NVML sees {len(gpus)})")
-    sample = gpus[index]
-    return GpuTotal(sample.total_bytes, f"NVML GPU {index} ({sample.name})")
+        return _assumed(config, resolve_card(selector, None), gpus.reason)
+    placement = resolve_card(selector, gpus, os.environ.get("CUDA_VISIBLE_DEVICES"))
+    if placement.problem or placement.index is None:
+        return _assumed(config, placement, placement.problem or "GPU not found")
+    sample = next(card for card in gpus if card.index == placement.index)
+    return GpuTotal(sample.total_bytes, f"NVML GPU {sample.index} ({sample.name})",
+                    placement.index, placement.device, sample.uuid)
+
+
+def same_card(first: GpuTotal, second: GpuTotal, selectors: tuple[str, str]) -> bool:
+    if first.index is not None and second.index is not None:
+        return first.index == second.index
+    return selectors[0].strip() == selectors[1].strip()
 
 
 def system_prompt_tokens(config: Config) -> int:
@@ -103,10 +137,15 @@ def whisper_model_name(model: str) -> str:
     return nearest_whisper_spec(size // 2).name
 
 
+def plans_whisper(config: Config, options: PlanOptions) -> bool:
+    """WhisperX takes GPU memory unless it is left out or runs on the CPU."""
+    return not options.no_whisper and config.whisperx.device != "cpu"
+
+
 def build_request(config: Config, options: PlanOptions, lookup: ShapeLookup,
-                  gpu: GpuTotal) -> PlanRequest:
+                  gpu: GpuTotal, whisper_gpu: GpuTotal | None = None) -> PlanRequest:
     whisper_cfg = config.whisperx
-    whisper = None if options.no_whisper else WhisperRequest(
+    whisper = None if not plans_whisper(config, options) else WhisperRequest(
         model=whisper_model_name(options.whisper or whisper_cfg.model),
         compute_type=ComputeType(options.compute_type or whisper_cfg.compute_type),
         batch_size=options.batch_size or whisper_cfg.batch_size,
@@ -131,18 +170,35 @@ def build_request(config: Config, options: PlanOptions, lookup: ShapeLookup,
         system_prompt_tokens=system_prompt_tokens(config),
         email_tokens=config.budget.email_tokens,
         generation_reserve_tokens=config.budget.generation_reserve_tokens,
+        gpu_index=gpu.index,
+        whisper_gpu=whisper_gpu.as_card() if whisper_gpu is not None else None,
+        llm_device=gpu.device,
     )
 
 
-def make_plan(config: Config, options: PlanOptions) -> PlanResult:
+def make_plan(config: Config, options: PlanOptions,
+              gpus: list[GpuMemorySample] | GpuUnavailable | None = None) -> PlanResult:
+    """`gpus`: an NVML reading already taken (the dashboard's); read here when None."""
     name = options.llm or config.ollama.base_model
     lookup = resolve_model_shape(
         name,
         ollama_host=None if options.offline else config.ollama.host,
         timeout=3.0,
     )
-    gpu = gpu_total(config, options.gpu_gib)
-    request = build_request(config, options, lookup, gpu)
+    llm_selector = options.llm_gpu if options.llm_gpu is not None else config.llm.gpu
+    whisper_selector = (options.whisper_gpu if options.whisper_gpu is not None
+                        else config.whisperx.gpu)
+    if gpus is None and not (options.gpu_gib or config.budget.gpu_gib):
+        gpus = read_gpus()
+    gpu = gpu_total(config, options.gpu_gib, llm_selector, gpus)
+    whisper_gpu = None
+    if plans_whisper(config, options):
+        candidate = gpu_total(config, options.gpu_gib, whisper_selector, gpus)
+        if not same_card(gpu, candidate, (llm_selector, whisper_selector)):
+            # Ollama would otherwise take whichever card has the most free memory at load
+            # time, possibly WhisperX's: each service is pinned to its own card.
+            gpu, whisper_gpu = gpu.pinned(), candidate
+    request = build_request(config, options, lookup, gpu, whisper_gpu)
     max_ctx = max_num_ctx_for_headroom(request, request.headroom_target_bytes)
     solved = options.headroom_gib is not None and options.num_ctx is None
     if solved:

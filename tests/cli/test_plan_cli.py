@@ -125,3 +125,22 @@ def test_modelfile_refuses_a_plan_over_budget(tmp_path: Path, user_env: dict[str
                      user_env)
     assert result.returncode == 1 and not output.exists()
     assert "not written" in result.stderr
+
+
+def test_plan_for_two_cards_prints_each_card_and_pins_the_servers(
+        user_env: dict[str, str]) -> None:
+    result = run_cli(["plan", "--json", "--offline", "--gpu-gib", "24", "--whisper-gpu", "1",
+                      "--headroom-gib", "2", "--export", "vllm"], user_env)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    llm_card, whisper_card = plan["cards"]
+    assert (llm_card["index"], llm_card["services"]) == (0, ["llm"])
+    assert (whisper_card["index"], whisper_card["services"]) == (1, ["whisperx"])
+    assert llm_card["headroom_bytes"] == plan["headroom_bytes"] >= 2 * 2**30
+    assert plan["num_ctx"] == 37888
+    assert plan["server_env"]["CUDA_VISIBLE_DEVICES"] == "0"
+    assert plan["export"]["command"].startswith(
+        "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0 vllm serve ")
+    table = run_cli(["plan", "--offline", "--gpu-gib", "24", "--whisper-gpu", "1"], user_env)
+    assert "GPU budget: devstral-small on GPU 0, 24.0 GiB" in table.stdout
+    assert "GPU budget: WhisperX on GPU 1, 24.0 GiB" in table.stdout

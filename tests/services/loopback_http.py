@@ -55,10 +55,12 @@ class LoopbackService:
     def handler_class(self) -> type[BaseHTTPRequestHandler]:
         raise NotImplementedError
 
-    def start(self) -> Self:
+    def start(self, port: int = 0) -> Self:
+        """Serve on an ephemeral port, or on ``port``: one this server had before, so a test
+        can stop it (connections refused) and start it again where clients point."""
         if self._httpd is not None:
             return self
-        httpd = TrackingHTTPServer(("127.0.0.1", 0), self.handler_class())
+        httpd = TrackingHTTPServer(("127.0.0.1", port), self.handler_class())
         httpd.fake = self
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever,

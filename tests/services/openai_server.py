@@ -187,6 +187,7 @@ class _Failure:
     status: int
     message: str
     err_type: str
+    headers: Mapping[str, str] | None = None
 
 
 @dataclass
@@ -323,14 +324,16 @@ class FakeOpenAIServer(LoopbackService):
         path: str = "/v1/chat/completions",
         times: int = 1,
         err_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         """Answer the next ``times`` requests to ``path`` with ``status`` and an error body.
 
         The body has the flavor's error shape, e.g. for vLLM ``{"error": {"message":
         message, "type": err_type or e.g. "ServiceUnavailableError", "param": null,
         "code": status}}``.  Authentication is still checked first, as in the real server.
+        ``headers`` go with the answer (``{"Retry-After": "2"}`` on a 429 or 503).
         """
-        failure = _Failure(status, message, err_type or _error_type(status))
+        failure = _Failure(status, message, err_type or _error_type(status), headers)
         with self._lock:
             self._failures.setdefault(path, deque()).extend(failure for _ in range(times))
 
@@ -574,30 +577,35 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ---- response helpers ---------------------------------------------------------
 
-    def _start(self, status: int, content_type: str, length: int | None) -> None:
+    def _start(self, status: int, content_type: str, length: int | None,
+               headers: Mapping[str, str] | None = None) -> None:
         # uvicorn sends "server: uvicorn" and a Date header.
         self.send_response_only(status)
         self.send_header("Date", self.date_time_string())
         self.send_header("Server", "uvicorn")
         self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         if length is None:
             self.send_header("Transfer-Encoding", "chunked")
         else:
             self.send_header("Content-Length", str(length))
         self.end_headers()
 
-    def _send_bytes(self, status: int, content_type: str, payload: bytes) -> None:
-        self._start(status, content_type, len(payload))
+    def _send_bytes(self, status: int, content_type: str, payload: bytes,
+                    headers: Mapping[str, str] | None = None) -> None:
+        self._start(status, content_type, len(payload), headers)
         if self.command != "HEAD":
             self.wfile.write(payload)
         self.wfile.flush()
 
-    def _send_json(self, status: int, obj: Any) -> None:
+    def _send_json(self, status: int, obj: Any,
+                   headers: Mapping[str, str] | None = None) -> None:
         payload = json.dumps(obj, ensure_ascii=False).encode()
-        self._send_bytes(status, "application/json", payload)
+        self._send_bytes(status, "application/json", payload, headers)
 
-    def _send_error(self, exc: _APIError) -> None:
-        self._send_json(exc.status, self.fake._error_body(exc))
+    def _send_error(self, exc: _APIError, headers: Mapping[str, str] | None = None) -> None:
+        self._send_json(exc.status, self.fake._error_body(exc), headers)
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
@@ -657,7 +665,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             failure = self.fake._take_failure(path)
             if failure is not None:
-                self._send_error(_APIError(failure.status, failure.message, failure.err_type))
+                self._send_error(_APIError(failure.status, failure.message, failure.err_type),
+                                 failure.headers)
                 return
             self._route(path, body)
         except _APIError as exc:

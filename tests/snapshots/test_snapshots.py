@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tui.adapters.nvml import GpuMemorySample, GpuProcessMemory, GpuUnavailable
+from tests.services.gpu_samples import NO_GPU, PROCESS_NAMES, RTX_3090, TWO_RTX_3090
 from tui.app import TriageApp
-from tui.config import BudgetConfig, Config, OllamaConfig, PathsConfig
+from tui.config import BudgetConfig, Config, OllamaConfig, PathsConfig, WhisperxConfig
 from tui.doctor import CheckResult
 from tui.mail.events import MailArrived, VerdictReady
 from tui.mail.store import MailState, StoredMessage, StoredVerdict
@@ -20,29 +20,17 @@ from tui.messages import MailUpdate, ServicesChecked, TranscriptUpdate
 from tui.transcripts.events import FileQueued, SegmentTranscribed, StageChanged, WorkerMemory
 from tui.transcripts.store import FileState, StoredSegment
 
-GIB = 1024**3
 
-# A recorded RTX 3090 while both jobs run: Ollama holds the capped Devstral, our worker
-# holds WhisperX large-v3.
-RTX_3090 = [GpuMemorySample(
-    index=0, name="NVIDIA GeForce RTX 3090", uuid="GPU-5f1c0d2e-0000-0000-0000-3090deadbeef",
-    total_bytes=24 * GIB, used_bytes=int(21.6 * GIB), free_bytes=int(2.4 * GIB),
-    reserved_bytes=int(0.3 * GIB), utilization_percent=87,
-    processes=(GpuProcessMemory(4242, int(15.2 * GIB)), GpuProcessMemory(5151, int(6.1 * GIB)),
-               GpuProcessMemory(777, int(0.3 * GIB))))]
-NAMES = {4242: "ollama", 5151: "python3", 777: "Xorg"}
-NO_GPU = GpuUnavailable("no NVIDIA driver (libnvidia-ml.so not found)", "install the driver")
-
-
-def fixed_config() -> Config:
+def fixed_config(whisperx_gpu: str = "") -> Config:
     return Config(paths=PathsConfig(drop_folder=Path("/srv/recordings/drop")),
                   ollama=OllamaConfig(host="http://127.0.0.1:9"),
+                  whisperx=WhisperxConfig(gpu=whisperx_gpu),
                   budget=BudgetConfig(gpu_gib=24))
 
 
-def make_snapshot_app(gpu: Any) -> TriageApp:
-    return TriageApp(fixed_config(), gpu_reader=lambda: gpu, process_namer=NAMES.get,
-                     start_services=False, run_doctor=False)
+def make_snapshot_app(gpu: Any, whisperx_gpu: str = "") -> TriageApp:
+    return TriageApp(fixed_config(whisperx_gpu), gpu_reader=lambda: gpu,
+                     process_namer=PROCESS_NAMES.get, start_services=False, run_doctor=False)
 
 
 def _message(key: int, sender: str, subject: str, body: str) -> StoredMessage:
@@ -101,6 +89,12 @@ async def feed_sample_data(pilot: Any) -> None:
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 def test_main_screen(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(make_snapshot_app(RTX_3090), terminal_size=size,
+                        run_before=feed_sample_data)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_two_cards_each_with_its_budget(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert snap_compare(make_snapshot_app(TWO_RTX_3090, whisperx_gpu="1"), terminal_size=size,
                         run_before=feed_sample_data)
 
 

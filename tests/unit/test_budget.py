@@ -10,6 +10,7 @@ from tui.planner.batch_fit import fit_email_batch
 from tui.planner.budget import (
     NUM_CTX_STEP,
     OLLAMA_CUDA_MINIMUM_BYTES,
+    GpuCard,
     PlanError,
     PlanRequest,
     WhisperRequest,
@@ -140,3 +141,42 @@ def test_local_whisper_directories_are_planned_by_name_or_size(tmp_path) -> None
     (unnamed / "model.bin").write_bytes(b"\0" * 75_537_502)
     assert whisper_model_name(str(unnamed)) == "tiny"
     assert whisper_model_name("large-v3") == "large-v3"
+
+
+def test_whisperx_on_its_own_card_splits_the_plan_and_frees_context() -> None:
+    shared = seed_request(gpu_index=0)
+    split = replace(shared, whisper_gpu=GpuCard(24 * GIB, "test", 1))
+    shared_plan, split_plan = plan_budget(shared), plan_budget(split)
+    assert len(shared_plan.cards) == 1 and len(split_plan.cards) == 2
+    llm_card, whisper_card = split_plan.cards
+    assert (llm_card.gpu.index, whisper_card.gpu.index) == (0, 1)
+    assert llm_card.owners == ("llm",) and whisper_card.owners == ("whisperx",)
+    # Nothing is lost or counted twice across the cards.
+    assert llm_card.planned_bytes + whisper_card.planned_bytes == shared_plan.total_bytes
+    assert split_plan.headroom_bytes == shared_plan.headroom_bytes + whisper_card.planned_bytes
+    shared_ctx = max_num_ctx_for_headroom(shared, 2 * GIB)
+    split_ctx = max_num_ctx_for_headroom(split, 2 * GIB)
+    assert shared_ctx is not None and split_ctx is not None
+    # WhisperX's 6 GiB go to the context: per token 160 KiB of f16 KV cache plus 66 KiB of
+    # Ollama's graph (4 B × batch 512 × (1 + 32 heads)).
+    per_token = 160 * 1024 + 4 * 512 * 33
+    assert abs((split_ctx - shared_ctx) - whisper_card.planned_bytes / per_token) <= NUM_CTX_STEP
+    assert plan_budget(replace(split, num_ctx=split_ctx)).llm_card.fits
+
+
+def test_a_plan_fits_only_when_every_card_does() -> None:
+    small_whisper_card = GpuCard(4 * GIB, "test", 1)  # large-v3 + alignment + context > 4 GiB
+    plan = plan_budget(seed_request(gpu_index=0, whisper_gpu=small_whisper_card))
+    assert plan.llm_card.fits
+    assert not plan.cards[1].fits and not plan.fits
+
+
+def test_without_whisperx_there_is_one_card_even_if_one_was_named() -> None:
+    plan = plan_budget(seed_request(whisper=None, whisper_gpu=GpuCard(24 * GIB, "test", 1)))
+    assert len(plan.cards) == 1 and plan.cards[0].owners == ("llm",)
+
+
+def test_a_pinned_llm_card_is_in_the_ollama_environment() -> None:
+    plan = plan_budget(seed_request(llm_device="GPU-5f1c"))
+    assert plan.server_env["CUDA_VISIBLE_DEVICES"] == "GPU-5f1c"
+    assert "CUDA_VISIBLE_DEVICES" not in plan_budget(seed_request()).server_env

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tui.planner.budget import PlanRequest, plan_budget
+from tui.planner.budget import GpuCard, PlanRequest, plan_budget
 from tui.planner.cache_types import KvCacheType
 from tui.planner.export import export_trtllm, export_vllm
 from tui.planner.known_models import known_model_shape
@@ -50,3 +50,20 @@ def test_trtllm_flags_and_yaml() -> None:
     assert (fraction - 0.01) * free_after_load < plan.kv_cache_bytes
     assert "max_tokens: 16384" in export.config_yaml
     assert "--max_seq_len 8192" in export.command
+
+
+def test_engines_on_their_own_card_get_it_all_and_are_pinned_to_it() -> None:
+    split = replace(BASE, gpu_index=0, llm_device="GPU-5f1c",
+                    whisper_gpu=GpuCard(24 * GIB, "test", 1))
+    shared_vllm, split_vllm = export_vllm(plan_budget(BASE)), export_vllm(plan_budget(split))
+    # WhisperX is no longer on the LLM's card: vLLM's share grows by its ~6 GiB.
+    grown = (float(split_vllm.flags["--gpu-memory-utilization"])
+             - float(shared_vllm.flags["--gpu-memory-utilization"]))
+    whisper_share = plan_budget(split).cards[1].planned_bytes / (24 * GIB)
+    assert abs(grown - whisper_share) <= 0.011
+    assert split_vllm.command.startswith("CUDA_VISIBLE_DEVICES=GPU-5f1c vllm serve ")
+    assert "WhisperX" not in split_vllm.notes[0]
+    trtllm = export_trtllm(plan_budget(replace(split, llm_device="1")))
+    assert trtllm.command.startswith(
+        "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=1 trtllm-serve ")
+    assert shared_vllm.command.startswith("vllm serve ")

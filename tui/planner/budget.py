@@ -9,6 +9,7 @@ from tui.planner.cache_types import KvCacheType
 from tui.planner.graph import estimate_graph_bytes, has_graph_formula
 from tui.planner.kv_cache import DEFAULT_NUM_BATCH, effective_cache_type, estimate_kv_cache
 from tui.planner.model_shape import ModelShape
+from tui.planner.placement import cuda_pinning
 from tui.planner.units import GIB, MIB
 from tui.planner.whisper import (
     ComputeType,
@@ -47,7 +48,24 @@ class WhisperRequest:
 
 
 @dataclass(frozen=True)
+class GpuCard:
+    """A card the plan places work on: its size, where that size came from, and its NVML
+    index where one is known (an assumed card has none)."""
+
+    total_bytes: int
+    source: str
+    index: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"GPU {self.index}" if self.index is not None else "the card"
+
+
+@dataclass(frozen=True)
 class PlanRequest:
+    """`gpu_*` describe the LLM's card; `whisper_gpu` is WhisperX's when it has its own
+    (None: WhisperX shares the LLM's card)."""
+
     shape: ModelShape
     gpu_total_bytes: int
     gpu_total_source: str
@@ -61,6 +79,18 @@ class PlanRequest:
     system_prompt_tokens: int = 400
     email_tokens: int = 550
     generation_reserve_tokens: int = 2048
+    gpu_index: int | None = None
+    whisper_gpu: GpuCard | None = None
+    # What the LLM server's CUDA_VISIBLE_DEVICES should name ("" when it is not pinned).
+    llm_device: str = ""
+
+    @property
+    def llm_gpu(self) -> GpuCard:
+        return GpuCard(self.gpu_total_bytes, self.gpu_total_source, self.gpu_index)
+
+    @property
+    def whisper_has_own_card(self) -> bool:
+        return self.whisper is not None and self.whisper_gpu is not None
 
     @property
     def uses_flash_attention(self) -> bool:
@@ -76,6 +106,48 @@ class Component:
     detail: str
 
 
+def find_component(components: tuple[Component, ...], key: str) -> Component:
+    for component in components:
+        if component.key == key:
+            return component
+    raise KeyError(key)
+
+
+def owner_total(components: tuple[Component, ...], owner: str) -> int:
+    return sum(c.bytes for c in components if c.owner == owner)
+
+
+@dataclass(frozen=True)
+class CardBudget:
+    """One card's part of the plan: what is placed on it and what is left."""
+
+    gpu: GpuCard
+    components: tuple[Component, ...]
+    headroom_target_bytes: int
+
+    @property
+    def planned_bytes(self) -> int:
+        return sum(c.bytes for c in self.components)
+
+    @property
+    def headroom_bytes(self) -> int:
+        return self.gpu.total_bytes - self.planned_bytes
+
+    @property
+    def fits(self) -> bool:
+        return self.headroom_bytes >= self.headroom_target_bytes
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.owner for c in self.components))
+
+    def owner_bytes(self, owner: str) -> int:
+        return owner_total(self.components, owner)
+
+    def component(self, key: str) -> Component:
+        return find_component(self.components, key)
+
+
 @dataclass(frozen=True)
 class Plan:
     request: PlanRequest
@@ -84,25 +156,40 @@ class Plan:
     notes: tuple[str, ...]
 
     @property
+    def cards(self) -> tuple[CardBudget, ...]:
+        """The LLM's card first; WhisperX's own card second when it has one."""
+        request = self.request
+        target = request.headroom_target_bytes
+        if not request.whisper_has_own_card:
+            return (CardBudget(request.llm_gpu, self.components, target),)
+        assert request.whisper_gpu is not None
+        llm = tuple(c for c in self.components if c.owner == "llm")
+        whisper = tuple(c for c in self.components if c.owner != "llm")
+        return (CardBudget(request.llm_gpu, llm, target),
+                CardBudget(request.whisper_gpu, whisper, target))
+
+    @property
+    def llm_card(self) -> CardBudget:
+        return self.cards[0]
+
+    @property
     def total_bytes(self) -> int:
-        return sum(c.bytes for c in self.components)
+        """Planned bytes on the LLM's card (the card num_ctx is solved for)."""
+        return self.llm_card.planned_bytes
 
     @property
     def headroom_bytes(self) -> int:
-        return self.request.gpu_total_bytes - self.total_bytes
+        return self.llm_card.headroom_bytes
 
     @property
     def fits(self) -> bool:
-        return self.headroom_bytes >= self.request.headroom_target_bytes
+        return all(card.fits for card in self.cards)
 
     def component(self, key: str) -> Component:
-        for component in self.components:
-            if component.key == key:
-                return component
-        raise KeyError(key)
+        return find_component(self.components, key)
 
     def owner_bytes(self, owner: str) -> int:
-        return sum(c.bytes for c in self.components if c.owner == owner)
+        return owner_total(self.components, owner)
 
     @property
     def kv_cache_bytes(self) -> int:
@@ -111,11 +198,15 @@ class Plan:
     @property
     def server_env(self) -> dict[str, str]:
         """The Ollama server settings these numbers assume."""
-        return {
+        env = {
             "OLLAMA_NUM_PARALLEL": str(self.request.parallel),
             "OLLAMA_FLASH_ATTENTION": "1" if self.request.uses_flash_attention else "0",
             "OLLAMA_KV_CACHE_TYPE": self.request.cache_type.value,
         }
+        if self.request.llm_device:
+            env.update(cuda_pinning(self.request.llm_device))
+        return env
+
 
 
 def _llm_components(request: PlanRequest, notes: list[str]) -> list[Component]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from tui.planner.budget import Plan
 from tui.planner.cache_types import KvCacheType
+from tui.planner.placement import cuda_pinning
 
 _VLLM_KV_DTYPE = {KvCacheType.F16: "auto", KvCacheType.Q8_0: "fp8", KvCacheType.Q4_0: "fp8"}
 _TRTLLM_KV_DTYPE = {KvCacheType.F16: "auto", KvCacheType.Q8_0: "fp8", KvCacheType.Q4_0: "fp8"}
@@ -39,8 +40,17 @@ def _floor_fraction(value: float) -> float:
 
 
 def _others_bytes(plan: Plan) -> int:
-    """Everything on the card that is not the LLM server: WhisperX and the headroom kept."""
-    return plan.owner_bytes("whisperx") + plan.request.headroom_target_bytes
+    """Everything on the LLM's card that is not the LLM server: WhisperX where it shares
+    the card, and the headroom kept."""
+    return plan.llm_card.owner_bytes("whisperx") + plan.request.headroom_target_bytes
+
+
+def _pinned(plan: Plan, command: str) -> str:
+    """The command prefixed with the environment that puts the server on the planned card."""
+    if not plan.request.llm_device:
+        return command
+    env = cuda_pinning(plan.request.llm_device)
+    return " ".join(f"{key}={value}" for key, value in env.items()) + " " + command
 
 
 def _quantised_note(plan: Plan) -> tuple[str, ...]:
@@ -66,11 +76,18 @@ def export_vllm(plan: Plan, model: str = "mistralai/Devstral-Small-2507") -> Eng
         "--kv-cache-dtype": _VLLM_KV_DTYPE[request.cache_type],
         "--kv-cache-memory-bytes": str(plan.kv_cache_bytes),
     }
-    command = "vllm serve " + model + " " + " ".join(f"{k} {v}" for k, v in flags.items())
+    command = _pinned(plan, "vllm serve " + model + " "
+                      + " ".join(f"{k} {v}" for k, v in flags.items()))
+    headroom = f"{request.headroom_target_bytes / 2**30:.1f} GiB headroom"
+    share_note = (
+        f"--gpu-memory-utilization {utilization:.2f} leaves WhisperX and the {headroom} "
+        "outside vLLM's share; vLLM checks that this much is free at start-up, so start it "
+        "after WhisperX"
+        if plan.llm_card.owner_bytes("whisperx") else
+        f"--gpu-memory-utilization {utilization:.2f} leaves the {headroom} free on the "
+        "LLM's own card")
     notes = (
-        f"--gpu-memory-utilization {utilization:.2f} leaves WhisperX and the "
-        f"{request.headroom_target_bytes / 2**30:.1f} GiB headroom outside vLLM's share; "
-        "vLLM checks that this much is free at start-up, so start it after WhisperX",
+        share_note,
         "--kv-cache-memory-bytes pins the KV cache to the plan's cap and overrides the "
         "utilization share (vLLM >= 0.11; drop it on older releases)",
         "vLLM loads Hugging Face weights (bf16 or a quantised repo), not Ollama's GGUF: "
@@ -86,7 +103,7 @@ def export_trtllm(plan: Plan, model: str = "mistralai/Devstral-Small-2507") -> E
     llm_fixed = sum(
         plan.component(key).bytes for key in ("llm_weights", "llm_graph", "llm_cuda_overhead")
     )
-    free_after_load = total - llm_fixed - plan.owner_bytes("whisperx")
+    free_after_load = total - llm_fixed - plan.llm_card.owner_bytes("whisperx")
     if free_after_load <= 0:
         fraction = 0.01
     else:
@@ -111,10 +128,10 @@ def export_trtllm(plan: Plan, model: str = "mistralai/Devstral-Small-2507") -> E
         "kv_cache_free_gpu_mem_fraction": f"{fraction:.2f}",
         "max_attention_window_size": str(request.num_ctx),
     }
-    command = (
+    command = _pinned(plan, (
         "trtllm-serve " + model + " " + " ".join(f"{k} {v}" for k, v in flags.items())
         + " --extra_llm_api_options kv_cache.yaml"
-    )
+    ))
     notes = (
         f"the KV cache is min(max_tokens {max_tokens}, the fraction of memory free after "
         "loading); memory other processes hold is excluded first, so start WhisperX before "

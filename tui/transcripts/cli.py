@@ -15,7 +15,10 @@ from typing import Any
 
 from tui.config import Config
 from tui.paths import default_database, default_log_file
+from tui.transcripts.backoff import display_url
 from tui.transcripts.events import (
+    AsrPaused,
+    AsrResumed,
     BatchSizeReduced,
     DuplicateSkipped,
     FileDone,
@@ -28,12 +31,17 @@ from tui.transcripts.options import ALL_FORMATS, TranscribeOptions
 
 log = logging.getLogger(__name__)
 
+# `transcribe` with an unreachable remote ASR server: how long to keep retrying by default,
+# and the exit code then (sysexits' EX_TEMPFAIL: nothing wrong with the file, try later).
+REMOTE_WAIT_SECONDS = 120.0
+EXIT_RETRY_LATER = 75
+
 # (flag, dest, type, help): whisperx's own spellings; dashed aliases are accepted too.
 _VALUE_FLAGS: list[tuple[str, type, str]] = [
     ("model", str, "Whisper model name or CTranslate2 directory"),
     ("model_dir", str, "where models are looked up and downloaded"),
     ("device", str, "auto, cuda or cpu"),
-    ("device_index", int, "CUDA device index"),
+    ("gpu", str, "the card: nvidia-smi index or UUID (default: [whisperx] gpu)"),
     ("batch_size", int, "chunks per batch"),
     ("compute_type", str, "float16, int8_float16, int8, float32"),
     ("language", str, "language code (default: detect)"),
@@ -70,6 +78,8 @@ def add_transcribe_arguments(parser: argparse.ArgumentParser) -> None:
     for name, kind, text in _VALUE_FLAGS:
         flags = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
         parser.add_argument(*flags, dest=name, type=kind, help=text)
+    parser.add_argument("--device_index", "--device-index", dest="device_index", type=int,
+                        help="whisperx's spelling of --gpu with an index")
     parser.add_argument("--output_dir", "--output-dir", "-o", dest="output_dir", type=Path,
                         help="default: [paths] output_dir")
     parser.add_argument("--output_format", "--output-format", "-f", dest="output_format",
@@ -85,12 +95,19 @@ def add_transcribe_arguments(parser: argparse.ArgumentParser) -> None:
                         action="store_true", default=None)
     parser.add_argument("--hf_token", "--hf-token", dest="hf_token",
                         help="Hugging Face token (prefer the env var; never logged)")
+    parser.add_argument("--remote_wait", "--remote-wait", dest="remote_wait", type=float,
+                        default=REMOTE_WAIT_SECONDS, metavar="SECONDS",
+                        help="asr_backend openai: how long to keep retrying a server that does "
+                             "not answer before giving up with exit code 75 (default "
+                             f"{REMOTE_WAIT_SECONDS:.0f}; 0: one try)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
 
 
 def options_from_args(config: Config, args: argparse.Namespace) -> TranscribeOptions:
     options = TranscribeOptions.from_config(config.whisperx)
     overrides: dict[str, Any] = {name: getattr(args, name) for name, _, _ in _VALUE_FLAGS}
+    if args.gpu is None and args.device_index is not None:
+        overrides["gpu"] = str(args.device_index)
     for flag in ("return_char_alignments", "diarize", "highlight_words", "suppress_numerals"):
         overrides[flag] = getattr(args, flag)
     if args.output_format:
@@ -108,13 +125,25 @@ def _export_token(options: TranscribeOptions, token: str | None) -> None:
 
 
 def run_transcribe(config: Config, args: argparse.Namespace) -> int:
+    """Transcribe the files once; 0 when all are done, 1 when any failed, 2 for usage.
+
+    With `asr_backend = "openai"` and a server that does not answer (refused, timed out,
+    429, 502/503/504), files are not failed: the queue waits with the dashboard's backoff
+    (5 s, 10 s, 20 s, 40 s …, with jitter, or the server's Retry-After) while the next try
+    falls within `--remote_wait` seconds (default 120, about five tries). Then it gives up:
+    the files left are reported as `retry-later` (with the server's problem), nothing is
+    written for them, and the exit code is 75 (EX_TEMPFAIL) unless a file failed (1). This
+    one-shot command keeps no queue of its own (like the whisperx CLI): run it again later,
+    or drop the files into the drop folder, where `triage-tui watch` retries until the
+    server is back.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as ProgressDisplay
 
     from tui.transcripts.engine import WhisperxWorker
     from tui.transcripts.pipeline import TranscriptPipeline
-    from tui.transcripts.store import TranscriptStore
+    from tui.transcripts.store import FileState, TranscriptStore
 
     options = options_from_args(config, args)
     _export_token(options, args.hf_token)
@@ -132,6 +161,7 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
         pipeline = TranscriptPipeline(store, options, output_dir,
                                       WhisperxWorker(options, log_path=log_path))
         paths_by_hash: dict[str, str] = {}
+        waiting: list[AsrPaused] = []
         with ProgressDisplay(TextColumn("{task.description}"), BarColumn(),
                              TextColumn("{task.fields[stage]}"), TimeElapsedColumn(),
                              console=console, disable=args.json) as progress:
@@ -150,6 +180,16 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
                     console.print(f"[yellow]{event.reason}: batch size {event.batch_size}[/]")
                 elif isinstance(event, DuplicateSkipped):
                     console.print(f"skipped {event.path}: same audio as {event.original_path}")
+                elif isinstance(event, AsrPaused):
+                    # Said once per kind of trouble; the tries themselves are not news.
+                    if not waiting or waiting[-1].reason != event.reason:
+                        retrying = (f"; retrying for up to {args.remote_wait:.0f} s"
+                                    if args.remote_wait > 0 else "")
+                        console.print(f"[yellow]remote ASR {event.problem} ({event.url}): "
+                                      f"{event.reason}{retrying}[/]")
+                    waiting.append(event)
+                elif isinstance(event, AsrResumed):
+                    console.print(f"remote ASR {event.url} answers again")
                 elif isinstance(event, (FileDone, FileFailed)) and task is not None:
                     progress.update(task, completed=100,
                                     stage="done" if isinstance(event, FileDone) else "failed")
@@ -162,7 +202,7 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
                     tasks[digest] = progress.add_task(path.name, total=100, stage="queued")
                     paths_by_hash[digest] = str(path)
             try:
-                outcomes = pipeline.drain()
+                outcomes = pipeline.drain(wait_for_server=max(0.0, args.remote_wait))
             finally:
                 pipeline.stop()
         for outcome in outcomes:
@@ -177,6 +217,14 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
                 entry.update(state="failed", error=outcome.reason,
                              attempts=record.attempts if record else None)
             results[outcome.content_hash] = entry
+        for record in store.files():
+            if record.state is FileState.QUEUED:  # the server never answered for these
+                last = waiting[-1] if waiting else None
+                results[record.content_hash] = {
+                    "file": paths_by_hash.get(record.content_hash),
+                    "content_hash": record.content_hash, "state": "retry-later",
+                    "error": (f"remote ASR {last.problem} ({last.url}): {last.reason}"
+                              if last else record.detail)}
         store.close()
     final = [entry for entry in results.values()]
     if args.json:
@@ -188,9 +236,21 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
                       f"{entry['language']}")
                 for output in entry["outputs"]:
                     print(f"  {output}")
+            elif entry["state"] == "retry-later":
+                print(f"{entry['file']}: NOT TRANSCRIBED, try again later: {entry['error']}")
             else:
                 print(f"{entry['file']}: FAILED: {entry['error']}")
-    return 0 if final and all(entry["state"] == "done" for entry in final) else 1
+    states = {entry["state"] for entry in final}
+    if "retry-later" in states:
+        server = display_url(options.remote_url)
+        print(f"triage-tui transcribe: the remote ASR server ({server}) did not answer, and "
+              f"the next try would fall after --remote_wait {max(0.0, args.remote_wait):.0f} "
+              "s: nothing was written for those files. Run the command again once it answers "
+              "(`triage-tui watch` on the drop folder retries until it is back)",
+              file=sys.stderr)
+    if not final or "failed" in states:
+        return 1
+    return EXIT_RETRY_LATER if "retry-later" in states else 0
 
 
 def run_watch(config: Config) -> int:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tui.transcripts.events import FileDone, FileFailed
+from tui.transcripts.events import FileDone, FileFailed, RemoteAsrUnreachable
 from tui.transcripts.options import TranscribeOptions
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,8 @@ class WhisperxWorker:
         return False
 
     def transcribe(self, content_hash: str, path: str,
-                   on_event: Callable[[object], None]) -> FileDone | FileFailed:
+                   on_event: Callable[[object], None]
+                   ) -> FileDone | FileFailed | RemoteAsrUnreachable:
         """Run one file through the worker, passing every event on; returns the last one."""
         self._cancelled = False
         self.start()
@@ -152,7 +153,7 @@ class WhisperxWorker:
                                                         f"{code}) while on this file",
                                           kind="crash")
                     continue
-                if isinstance(event, (FileDone, FileFailed)):
+                if isinstance(event, (FileDone, FileFailed, RemoteAsrUnreachable)):
                     return event
                 on_event(event)
         finally:

@@ -89,6 +89,42 @@ class FileFailed:
 
 
 @dataclass(frozen=True)
+class RemoteAsrUnreachable:
+    """The worker's answer when the remote ASR server said nothing about the file: refused,
+    timed out, rate-limited (429), or down behind a proxy (502/503/504). Not the file's fault:
+    the pipeline puts it back in the queue and pauses. A 500, or no answer long after the
+    upload, may be the file's fault as well (`suspect_file`): only a few tries for those."""
+
+    content_hash: str
+    problem: str  # short, for the status line: "unreachable", "unavailable, HTTP 503", …
+    reason: str  # what the client or the server said, for the log and the file's detail
+    retry_after: float | None = None  # seconds, from the server's Retry-After
+    suspect_file: bool = False
+
+
+@dataclass(frozen=True)
+class AsrPaused:
+    """The queue waits for the remote ASR server; `content_hash`'s file is queued again."""
+
+    url: str
+    problem: str
+    reason: str
+    retry_in: float
+    content_hash: str = ""
+
+    @property
+    def status_text(self) -> str:
+        return f"remote ASR {self.problem} ({self.url}): retrying in {self.retry_in:.0f} s"
+
+
+@dataclass(frozen=True)
+class AsrResumed:
+    """The remote ASR server answers again; the queue goes on in order."""
+
+    url: str
+
+
+@dataclass(frozen=True)
 class WorkerMemory:
     """What the WhisperX worker process holds on the GPU, for the GPU panel."""
 
@@ -100,4 +136,4 @@ class WorkerMemory:
 
 TranscriptEvent = (FileQueued | DuplicateSkipped | StageChanged | Progress | SegmentTranscribed
                    | SegmentsRefined | StepUnavailable | BatchSizeReduced | FileDone | FileFailed
-                   | WorkerMemory)
+                   | AsrPaused | AsrResumed | WorkerMemory)

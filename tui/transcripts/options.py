@@ -27,7 +27,8 @@ class TranscribeOptions:
     model: str = "large-v3"
     model_dir: str | None = None
     device: str = "auto"
-    device_index: int = 0
+    # The card: nvidia-smi's index or a UUID; "" leaves CUDA's own choice.
+    gpu: str = ""
     compute_type: str = "float16"
     batch_size: int = 8
     language: str | None = None
@@ -77,7 +78,7 @@ class TranscribeOptions:
             model=config.model,
             model_dir=str(config.model_dir) if config.model_dir else None,
             device=config.device,
-            device_index=config.device_index,
+            gpu=config.gpu,
             compute_type=config.compute_type,
             batch_size=config.batch_size,
             language=config.language or None,

@@ -3,21 +3,33 @@
 Headless and thread-based: `add_file` may be called from any thread (the watcher's), files
 are processed one at a time, oldest first, on the pipeline's own thread; subscribers are
 called on that thread and must hand the event on (the dashboard posts a message).
+
+With a remote ASR server (`asr_backend = "openai"`), a server that does not answer —
+refused, timed out, 429, 502/503/504 — is not the file's fault: the file goes back to the
+head of the queue (in SQLite, so a restart keeps it), the queue pauses for `backoff`'s
+delay (5 s doubling to 5 min, with jitter, or the server's Retry-After; `AsrPaused`), and
+the same file is tried again; the first answer ends the pause (`AsrResumed`). Answers about
+the file (400, 401, 404, …) fail it as before.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from tui.subscribers import Listener, Subscribers
+from tui.transcripts.backoff import RetryBackoff, display_url
 from tui.transcripts.engine import WhisperxWorker, WorkerCrashed
 from tui.transcripts.events import (
+    AsrPaused,
+    AsrResumed,
     DuplicateSkipped,
     FileDone,
     FileFailed,
     FileQueued,
+    RemoteAsrUnreachable,
     SegmentsRefined,
     SegmentTranscribed,
     StageChanged,
@@ -33,15 +45,23 @@ log = logging.getLogger(__name__)
 # A worker crash may be the file's fault or a passing condition (the OOM killer): try again
 # once in a fresh worker before calling the file failed.
 MAX_ATTEMPTS = 2
+# An HTTP 500, or no answer long after the upload, may be the server's trouble or this
+# file's (a request it cannot handle, a recording too long for the timeout): such a file is
+# tried this many times, with the backoff between, then fails with the reason, so one file
+# cannot stall the queue for ever.
+MAX_SUSPECT_TRIES = 3
 
 
 class TranscriptPipeline:
     def __init__(self, store: TranscriptStore, options: TranscribeOptions, output_dir: Path,
-                 worker: WhisperxWorker | None = None) -> None:
+                 worker: WhisperxWorker | None = None,
+                 backoff: RetryBackoff | None = None) -> None:
         self.store = store
         self.options = options
         self.output_dir = output_dir
         self.worker = worker or WhisperxWorker(options)
+        self.backoff = backoff or RetryBackoff()
+        self._suspect_tries: dict[str, int] = {}
         self._subscribers = Subscribers("transcript")
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -107,8 +127,15 @@ class TranscriptPipeline:
         self._publish(event)
         return event
 
-    def process_next(self) -> FileDone | FileFailed | None:
-        """Transcribe the oldest queued file; None when the queue is empty."""
+    @property
+    def paused(self) -> bool:
+        """Waiting for the remote ASR server before the next try."""
+        return self.backoff.remaining() > 0
+
+    def process_next(self) -> FileDone | FileFailed | AsrPaused | None:
+        """Transcribe the oldest queued file; None when the queue is empty or paused."""
+        if self.paused:
+            return None
         record = self.store.next_queued()
         if record is None:
             return None
@@ -126,6 +153,18 @@ class TranscriptPipeline:
         except WorkerCrashed:
             # Cancelled by stop(): the file stays mid-way and resumes on the next start.
             return None
+        if isinstance(outcome, RemoteAsrUnreachable):
+            paused = self._wait_for_server(outcome)
+            if paused is not None:
+                return paused
+            return self._fail(digest, f"the ASR server failed on this file "
+                                      f"{MAX_SUSPECT_TRIES} times: {outcome.reason}", "remote")
+        self._suspect_tries.pop(digest, None)
+        # A transcript or an error about the request is the server answering; a file that
+        # could not be decoded here, or a crashed worker, says nothing about the server.
+        answered = isinstance(outcome, FileDone) or outcome.kind == "error"
+        if answered and self.backoff.succeed():
+            self._server_answers()
         if isinstance(outcome, FileFailed):
             if outcome.kind == "crash" and attempts < MAX_ATTEMPTS:
                 log.warning("%s; retrying in a fresh worker", outcome.reason)
@@ -133,6 +172,32 @@ class TranscriptPipeline:
                 return outcome
             return self._fail(digest, outcome.reason, outcome.kind)
         return self._finish(record.path, outcome)
+
+    def _wait_for_server(self, outcome: RemoteAsrUnreachable) -> AsrPaused | None:
+        """Put the file back at the head of the queue and pause; None when the file itself
+        is suspect and has had its tries (it is failed, and the queue goes on at once)."""
+        digest = outcome.content_hash
+        if outcome.suspect_file:
+            tries = self._suspect_tries[digest] = self._suspect_tries.get(digest, 0) + 1
+            if tries >= MAX_SUSPECT_TRIES:
+                del self._suspect_tries[digest]
+                if self.backoff.succeed():
+                    self._server_answers()
+                return None
+        detail = f"waiting for the remote ASR server: {outcome.reason}"
+        self.store.put_back(digest, detail)
+        delay = self.backoff.fail(outcome.retry_after)
+        url = display_url(self.options.remote_url)
+        paused = AsrPaused(url, outcome.problem, outcome.reason, delay, digest)
+        log.warning("%s (%s)", paused.status_text, outcome.reason)
+        self._publish(StageChanged(digest, FileState.QUEUED, detail))
+        self._publish(paused)
+        return paused
+
+    def _server_answers(self) -> None:
+        url = display_url(self.options.remote_url)
+        log.info("remote ASR %s answers again: the queue goes on", url)
+        self._publish(AsrResumed(url))
 
     def _finish(self, audio_path: Path, outcome: FileDone) -> FileDone | FileFailed:
         digest = outcome.content_hash
@@ -167,14 +232,26 @@ class TranscriptPipeline:
         self.store.finish(digest, outputs, record.language)
         return outputs
 
-    def drain(self) -> list[FileDone | FileFailed]:
-        """Process until the queue is empty (the one-shot CLI)."""
-        outcomes = []
+    def drain(self, wait_for_server: float = 0.0) -> list[FileDone | FileFailed]:
+        """Process until the queue is empty (the one-shot CLI).
+
+        While the remote ASR server does not answer, wait for it through the backoff, as
+        long as the next try falls within `wait_for_server` seconds of the call; then return
+        with the rest of the queue still queued (`paused` is then true).
+        """
+        outcomes: list[FileDone | FileFailed] = []
+        deadline = time.monotonic() + wait_for_server
         while not self._stopping.is_set():
             outcome = self.process_next()
-            if outcome is None:
+            if isinstance(outcome, AsrPaused):
+                continue
+            if outcome is not None:
+                outcomes.append(outcome)
+                continue
+            pause = self.backoff.remaining()
+            if pause <= 0 or time.monotonic() + pause > deadline:
                 break
-            outcomes.append(outcome)
+            self._stopping.wait(pause)
         return outcomes
 
     # -- background thread ----------------------------------------------------------------
@@ -194,8 +271,10 @@ class TranscriptPipeline:
                 self.drain()
             except Exception:  # the pipeline thread must survive anything one file does
                 log.exception("transcript pipeline error")
-            self._idle.set()
-            if self._wake.wait(timeout=1.0):
+            pause = self.backoff.remaining()
+            if pause <= 0:
+                self._idle.set()  # paused is not idle: files are still queued
+            if self._wake.wait(timeout=min(1.0, pause) if pause > 0 else 1.0):
                 self._idle.clear()
             else:
                 self.worker.unload_if_idle()

@@ -195,6 +195,16 @@ class TranscriptStore(SqliteStore):
     def requeue(self, content_hash: str) -> None:
         self.set_state(content_hash, FileState.QUEUED)
 
+    def put_back(self, content_hash: str, detail: str) -> None:
+        """The attempt never got an answer (the remote ASR server is unreachable): queued
+        again in its old place, and the attempt is not counted against the file."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE audio_files SET state = ?, detail = ?, error = NULL,"
+                " attempts = MAX(attempts - 1, 0), updated_at = ? WHERE content_hash = ?",
+                (FileState.QUEUED.value, detail, time.time(), content_hash),
+            )
+
     def resume_unfinished(self) -> list[str]:
         """After a crash or restart, files that were mid-way go back to the queue."""
         active = [state.value for state in _ACTIVE]

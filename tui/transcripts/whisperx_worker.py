@@ -11,15 +11,18 @@ import gc
 import logging
 import math
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.planner.placement import pin_process
 from tui.transcripts.events import (
     BatchSizeReduced,
     FileDone,
     FileFailed,
     Progress,
+    RemoteAsrUnreachable,
     SegmentsRefined,
     SegmentTranscribed,
     StageChanged,
@@ -35,6 +38,81 @@ Emit = Callable[[object], None]
 
 class DecodeError(Exception):
     pass
+
+
+# Statuses that say "not now" rather than anything about the file: request timeout, rate
+# limit, and a proxy in front of a server that is down, restarting or overloaded.
+_RETRY_STATUSES = {408: "timed out", 429: "busy", 502: "unavailable", 503: "unavailable",
+                   504: "unavailable"}
+# A connection that hangs is noticed in seconds; a long recording may take minutes to answer.
+REMOTE_CONNECT_TIMEOUT = 10.0
+REMOTE_READ_TIMEOUT = 600.0
+
+
+class RemoteRefused(Exception):
+    """The server's answer about this request (400 bad file, 401 key, 404 model, …)."""
+
+
+class RemoteServerUnavailable(Exception):
+    def __init__(self, problem: str, reason: str, retry_after: float | None = None,
+                 suspect_file: bool = False) -> None:
+        super().__init__(reason)
+        self.problem = problem
+        self.reason = reason
+        self.retry_after = retry_after
+        self.suspect_file = suspect_file
+
+
+def _server_message(error: Any) -> str:
+    body = getattr(error, "body", None)
+    message = (body.get("message") or body.get("detail")) if isinstance(body, dict) else None
+    return str(message or body or error)[:300]
+
+
+def remote_unavailable(error: BaseException) -> RemoteServerUnavailable | None:
+    """The remote ASR server is down, unreachable, busy or overloaded — not an answer about
+    this file — or None: connection errors, timeouts, 408/429/502/503/504, and a 500 (which
+    may be either). 400 (bad file), 401 (key), 404 (model) and the rest are answers."""
+    import openai
+
+    from tui.transcripts.backoff import retry_after_seconds
+
+    if isinstance(error, openai.APITimeoutError):
+        if type(error.__cause__).__name__ == "ReadTimeout":  # uploaded; the answer is late
+            return RemoteServerUnavailable(
+                "timed out", f"no answer {REMOTE_READ_TIMEOUT:.0f} s after the upload",
+                suspect_file=True)
+        return RemoteServerUnavailable("timed out", "no connection within "
+                                       f"{REMOTE_CONNECT_TIMEOUT:.0f} s")
+    if isinstance(error, openai.APIConnectionError):
+        cause = error.__cause__ or error.__context__
+        detail = str(cause).strip() if cause is not None else ""
+        return RemoteServerUnavailable("unreachable", detail or str(error))
+    if not isinstance(error, openai.APIStatusError):
+        return None
+    status = error.status_code
+    reason = f"HTTP {status}: {_server_message(error)}"
+    retry_after = retry_after_seconds(dict(error.response.headers.items()), time.time())
+    if status in _RETRY_STATUSES:
+        return RemoteServerUnavailable(f"{_RETRY_STATUSES[status]}, HTTP {status}", reason,
+                                       retry_after)
+    if status == 500:
+        return RemoteServerUnavailable("failing, HTTP 500", reason, retry_after,
+                                       suspect_file=True)
+    return None
+
+
+def remote_refusal(error: Any, options: TranscribeOptions) -> str:
+    """What the server said about this request (an APIStatusError), and the fix if any."""
+    status = error.status_code
+    reason = f"the ASR server refused the request: HTTP {status}: {_server_message(error)}"
+    if status in (401, 403):
+        return f"{reason} (fix: put the server's API key in ${options.remote_api_key_env})"
+    if status == 404:
+        return (f"{reason} (fix: serve {options.remote_model!r} there, e.g. `vllm serve "
+                f"{options.remote_model}`, or set [whisperx] remote_model to one listed at "
+                f"{options.remote_url.rstrip('/')}/models)")
+    return reason
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -131,7 +209,8 @@ class WhisperxSession:
             self._asr = whisperx.load_model(
                 options.model,
                 device=self.device,
-                device_index=options.device_index,
+                # The process is pinned to its card (worker_main), which CUDA then calls 0.
+                device_index=0,
                 compute_type=self.compute_type,
                 download_root=options.model_dir,
                 language=options.effective_language,
@@ -274,17 +353,31 @@ class WhisperxSession:
         from whisperx.utils import TO_LANGUAGE_CODE
 
         options = self.options
-        client = openai.OpenAI(base_url=options.remote_url, max_retries=1,
+        # No retries in the client: an unreachable server pauses the whole queue instead
+        # (RemoteServerUnavailable → the pipeline's backoff), so one file never spins.
+        client = openai.OpenAI(base_url=options.remote_url, max_retries=0,
+                               timeout=openai.Timeout(REMOTE_READ_TIMEOUT,
+                                                      connect=REMOTE_CONNECT_TIMEOUT),
                                api_key=os.environ.get(options.remote_api_key_env) or "no-key")
         extra: dict[str, Any] = {}
         if options.effective_language:
             extra["language"] = options.effective_language
         if options.initial_prompt:
             extra["prompt"] = options.initial_prompt
-        with open(path, "rb") as audio_file:
-            reply = client.audio.transcriptions.create(
-                model=options.remote_model, file=audio_file, response_format="verbose_json",
-                timestamp_granularities=["segment", "word"], **extra)
+        try:
+            with open(path, "rb") as audio_file:
+                reply = client.audio.transcriptions.create(
+                    model=options.remote_model, file=audio_file, response_format="verbose_json",
+                    timestamp_granularities=["segment", "word"], **extra)
+        except openai.OpenAIError as error:
+            unavailable = remote_unavailable(error)
+            if unavailable is not None:
+                raise unavailable from error
+            if isinstance(error, openai.APIStatusError):
+                raise RemoteRefused(remote_refusal(error, options)) from error
+            raise
+        finally:
+            client.close()
         words = [{"word": w.word, "start": w.start, "end": w.end}
                  for w in (getattr(reply, "words", None) or [])]
         segments = []
@@ -343,6 +436,11 @@ class WhisperxSession:
             emit(FileDone(content_hash, language, result=json_safe(result)))
         except DecodeError as error:
             emit(FileFailed(content_hash, f"cannot decode audio: {error}", kind="decode"))
+        except RemoteRefused as error:  # the pipeline logs both
+            emit(FileFailed(content_hash, str(error), kind="error"))
+        except RemoteServerUnavailable as error:
+            emit(RemoteAsrUnreachable(content_hash, error.problem, error.reason,
+                                      error.retry_after, error.suspect_file))
         except Exception as error:
             kind = "oom" if is_out_of_memory(error) else "error"
             log.exception("transcription failed")
@@ -435,7 +533,11 @@ def worker_main(options: dict[str, Any], requests: Any, events: Any,
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s whisperx-worker %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    session = WhisperxSession(TranscribeOptions(**options), events.put)
+    transcribe_options = TranscribeOptions(**options)
+    # Before torch or CTranslate2 initialise CUDA: every model of the worker (Whisper,
+    # alignment, diarization) then lands on the one configured card.
+    pin_process(transcribe_options.gpu, os.environ)
+    session = WhisperxSession(transcribe_options, events.put)
     while True:
         try:
             request = requests.get()

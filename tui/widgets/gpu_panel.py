@@ -11,9 +11,11 @@ from tui.gpu_view import (
     bar_cells,
     budget_segments,
     headroom_warning,
+    placement_warnings,
     process_shares,
 )
 from tui.plan_service import PlanResult
+from tui.planner.budget import CardBudget, Plan
 
 SEGMENT_STYLES = {
     "weights": "on dark_blue",
@@ -35,81 +37,125 @@ _SHORT_LABELS = {"weights": "LLM", "kv": "KV", "scratch": "graph", "whisperx": "
 
 
 class GpuPanel(Static):
+    """One budget bar per planned card (the LLM's, and WhisperX's when it has its own), each
+    above what NVML measures on that card; the other cards one line each."""
+
     # layout=True: a new plan or reading can change how many lines the panel needs.
     plan: reactive[PlanResult | None] = reactive(None, layout=True)
     plan_error: reactive[str | None] = reactive(None, layout=True)
     reading: reactive[GpuReading | None] = reactive(None, layout=True)
 
-    def __init__(self, *, gpu_index: int, warn_headroom_bytes: int, **kwargs: object) -> None:
+    def __init__(self, *, warn_headroom_bytes: int, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.gpu_index = gpu_index
         self.warn_headroom_bytes = warn_headroom_bytes
         self.whisperx_pids: set[int] = set()
         self.process_names: dict[int, str] = {}
+
+    def watch_plan(self, result: PlanResult | None) -> None:
+        self.set_class(result is not None and len(result.plan.cards) > 1, "-several-cards")
 
     @property
     def compact(self) -> bool:
         return self.size.width < COMPACT_WIDTH
 
-    def _measured(self) -> Text:
+    def _planned_indices(self) -> list[int]:
+        if self.plan is None:
+            return [0]
+        indices = [card.gpu.index for card in self.plan.plan.cards]
+        return [index for index in indices if index is not None] or [0]
+
+    def _card_measured(self, index: int) -> Text:
         reading = self.reading
         if reading is None:
             return Text("NVML: reading …", style="dim")
         if reading.unavailable is not None:
             return Text(f"No GPU: {reading.unavailable.reason}; showing the plan only",
                         style="yellow")
-        card = reading.card(self.gpu_index)
+        card = reading.card(index)
         if card is None:
-            return Text(f"No GPU {self.gpu_index} (NVML sees {len(reading.samples)})",
-                        style="yellow")
+            return Text(f"No GPU {index} (NVML sees {len(reading.samples)})", style="yellow")
         utilization = (f", {card.utilization_percent}% busy"
                        if card.utilization_percent is not None else "")
         shares = process_shares(card, self.whisperx_pids, self.process_names)
         owners = "  ".join(f"{owner} {_gib(used)}" for owner, used in shares.items())
         if self.compact:
-            text = Text(f"NVML {_gib(card.used_bytes)}/{_gib(card.total_bytes)} used, "
+            return Text(f"NVML {_gib(card.used_bytes)}/{_gib(card.total_bytes)} used, "
                         f"{_gib(card.free_bytes)} free · {owners}")
-        else:
-            text = Text(f"measured GPU {card.index} {card.name}: used {_gib(card.used_bytes)} / "
-                        f"{_gib(card.total_bytes)} GiB, free {_gib(card.free_bytes)} GiB"
-                        f"{utilization}\n{owners}")
+        return Text(f"measured GPU {card.index} {card.name}: used {_gib(card.used_bytes)} / "
+                    f"{_gib(card.total_bytes)} GiB, free {_gib(card.free_bytes)} GiB"
+                    f"{utilization}\n{owners}")
+
+    def _others_and_warnings(self, planned: list[int]) -> Text:
+        text = Text()
+        reading = self.reading
+        if reading is None or reading.unavailable is not None:
+            return text
         for other in reading.samples:
-            if other.index != card.index:  # the other cards, one line each
+            if other.index not in planned:  # the cards no service is planned on
                 text.append(f"\nGPU {other.index} {other.name}: used {_gib(other.used_bytes)} / "
                             f"{_gib(other.total_bytes)} GiB, free {_gib(other.free_bytes)} GiB")
-        warning = headroom_warning(reading, self.gpu_index, self.warn_headroom_bytes)
-        if warning:
+        warnings = [warning for index in planned
+                    if (warning := headroom_warning(reading, index, self.warn_headroom_bytes))]
+        if self.plan is not None:
+            warnings += placement_warnings(self.plan.plan, reading, self.whisperx_pids,
+                                           self.process_names)
+        for warning in warnings:
             text.append(f"\n⚠ {warning}", style="bold red")
         return text
+
+    def _card_budget(self, card: CardBudget, plan: Plan, several: bool) -> Text:
+        text = Text()
+        segments = budget_segments(card)
+        width = max(10, self.size.width - 2)
+        for key, cells in bar_cells(segments, width):
+            text.append(" " * cells, style=SEGMENT_STYLES[key])
+        text.append("\n")
+        if several and self.compact:
+            text.append(f"{card.gpu.name}: ", style="bold")
+        for index, segment in enumerate(segments):
+            if index:
+                text.append(" " if self.compact else "  ")
+            text.append("■" if self.compact else "■ ",
+                        style=SEGMENT_STYLES[segment.key].replace("on ", ""))
+            label = _SHORT_LABELS[segment.key] if self.compact else segment.label
+            text.append(f"{label} {_gib(segment.bytes)}")
+        request = plan.request
+        has_llm = "llm" in card.owners
+        if self.compact:
+            if has_llm:
+                text.append(f" · ctx {request.num_ctx}")
+            return text.append("\n")
+        where = f"{card.gpu.name} plan" if several else "plan"
+        text.append(f"\n{where}: {_gib(card.planned_bytes)} of {_gib(card.gpu.total_bytes)} GiB, "
+                    f"headroom {_gib(card.headroom_bytes)} GiB")
+        if has_llm:
+            text.append(f"; num_ctx {request.num_ctx} ({request.cache_type.value}, "
+                        f"{request.parallel} slot)")
+            if self.plan is not None and (self.plan.max_num_ctx or 0) > request.num_ctx:
+                text.append(f", up to {self.plan.max_num_ctx} fits")
+            text.append(f"; shape from {request.shape.source}")
+        elif request.whisper is not None:
+            text.append(f"; WhisperX {request.whisper.model} {request.whisper.compute_type.value}"
+                        f", batch_size {request.whisper.batch_size}")
+        return text.append("\n")
 
     def render(self) -> Text:
         text = Text()
         if self.plan_error:
             text.append(f"plan unavailable: {self.plan_error}\n", style="red")
+        planned = self._planned_indices()
         result = self.plan
-        if result is not None:
-            plan = result.plan
-            segments = budget_segments(plan)
-            width = max(10, self.size.width - 2)
-            for key, cells in bar_cells(segments, width):
-                text.append(" " * cells, style=SEGMENT_STYLES[key])
-            text.append("\n")
-            for index, segment in enumerate(segments):
-                if index:
-                    text.append(" " if self.compact else "  ")
-                text.append("■" if self.compact else "■ ",
-                            style=SEGMENT_STYLES[segment.key].replace("on ", ""))
-                label = _SHORT_LABELS[segment.key] if self.compact else segment.label
-                text.append(f"{label} {_gib(segment.bytes)}")
-            if self.compact:
-                text.append(f" · ctx {plan.request.num_ctx}\n")
-            else:
-                text.append(f"\nplan: {_gib(plan.total_bytes)} of "
-                            f"{_gib(plan.request.gpu_total_bytes)} GiB, headroom "
-                            f"{_gib(plan.headroom_bytes)} GiB; num_ctx {plan.request.num_ctx} "
-                            f"({plan.request.cache_type.value}, {plan.request.parallel} slot); "
-                            f"shape from {plan.request.shape.source}\n")
-        elif not self.plan_error:
-            text.append("planning …\n", style="dim")
-        text.append_text(self._measured())
+        if result is None:
+            if not self.plan_error:
+                text.append("planning …\n", style="dim")
+            text.append_text(self._card_measured(planned[0]))
+        else:
+            cards = result.plan.cards
+            for number, card in enumerate(cards):
+                if number:
+                    text.append("\n")
+                text.append_text(self._card_budget(card, result.plan, several=len(cards) > 1))
+                index = card.gpu.index if card.gpu.index is not None else 0
+                text.append_text(self._card_measured(index))
+        text.append_text(self._others_and_warnings(planned))
         return text

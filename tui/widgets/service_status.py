@@ -23,6 +23,8 @@ class ServiceStatus(Static):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.statuses: dict[str, tuple[bool, str]] = {}
+        # Not usable now, but recovering by itself (shown whole, in yellow: no fix to give).
+        self.retrying: set[str] = set()
         self.checked = False
 
     def set_checks(self, results: list[CheckResult]) -> None:
@@ -33,8 +35,12 @@ class ServiceStatus(Static):
         self.checked = True
         self.refresh()
 
-    def set_live(self, name: str, ok: bool, detail: str) -> None:
-        self.statuses[name] = (ok, detail if ok else short_detail(detail))
+    def set_live(self, name: str, ok: bool, detail: str, *, retrying: bool = False) -> None:
+        self.statuses[name] = (ok, detail if ok or retrying else short_detail(detail))
+        if retrying:
+            self.retrying.add(name)
+        else:
+            self.retrying.discard(name)
         self.refresh()
 
     def render(self) -> Text:
@@ -45,6 +51,11 @@ class ServiceStatus(Static):
         for index, (name, (ok, detail)) in enumerate(self.statuses.items()):
             if index:
                 line.append(" │ ", style="dim")
+            if name in self.retrying:
+                line.append("◌ ", style="yellow")
+                line.append(name, style="bold")
+                line.append(f" {detail}", style="yellow")
+                continue
             line.append("● " if ok else "✗ ", style="green" if ok else "red")
             line.append(name, style="bold")
             if detail:
