@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,31 @@ def test_fail_records_the_reason_and_requeue_resets(store: TranscriptStore) -> N
     assert record is not None
     assert record.state is FileState.QUEUED
     assert record.error is None
+
+
+def test_a_failed_file_dropped_again_goes_to_the_back_of_the_queue(
+        store: TranscriptStore) -> None:
+    store.add(_hash(1), Path("/drop/a.wav"), 1)
+    store.start_attempt(_hash(1))
+    store.fail(_hash(1), "HTTP 404: model not found")
+    failed = store.get(_hash(1))
+    assert failed is not None
+    store.add(_hash(2), Path("/drop/b.wav"), 1)
+    # The periodic rescan sees the same file, unchanged since it failed: not retried.
+    rescanned = store.add(_hash(1), Path("/drop/a.wav"), 1, modified_at=failed.updated_at - 5)
+    assert not rescanned.is_new and rescanned.record.state is FileState.FAILED
+    # Copied in again (or touched) after the failure: queued behind b.wav, a fresh start.
+    again = store.add(_hash(1), Path("/drop/a-again.wav"), 1,
+                      modified_at=failed.updated_at + 1)
+    assert again.is_new
+    assert (again.record.state, again.record.attempts, again.record.error) == (
+        FileState.QUEUED, 0, None)
+    assert again.record.path == Path("/drop/a-again.wav")
+    queued = store.next_queued()
+    assert queued is not None and queued.content_hash == _hash(2)
+    # A done file is never redone, whatever its mtime.
+    store.finish(_hash(2), [Path("/out/b.txt")], "en")
+    assert not store.add(_hash(2), Path("/drop/b.wav"), 1, modified_at=time.time() + 60).is_new
 
 
 def _words() -> tuple[dict[str, Any], ...]:

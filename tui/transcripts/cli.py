@@ -177,7 +177,9 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
                 elif isinstance(event, StepUnavailable):
                     console.print(f"[yellow]{event.reason}[/]\n  fix: {event.fix}")
                 elif isinstance(event, BatchSizeReduced):
-                    console.print(f"[yellow]{event.reason}: batch size {event.batch_size}[/]")
+                    weights = f", {event.compute_type}" if event.compute_type else ""
+                    console.print(f"[yellow]{event.reason}: batch size {event.batch_size}"
+                                  f"{weights}[/]")
                 elif isinstance(event, DuplicateSkipped):
                     console.print(f"skipped {event.path}: same audio as {event.original_path}")
                 elif isinstance(event, AsrPaused):

@@ -68,9 +68,13 @@ class StepUnavailable:
 
 @dataclass(frozen=True)
 class BatchSizeReduced:
+    """CUDA ran out of memory: the step is retried with a smaller batch (and, for Whisper
+    at batch 1, with int8 weights: `compute_type`)."""
+
     content_hash: str
     batch_size: int
     reason: str
+    compute_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -79,16 +79,17 @@ class TranscriptPipeline:
     # -- input --------------------------------------------------------------------------
 
     def add_file(self, path: Path) -> FileQueued | DuplicateSkipped | FileFailed:
-        """Queue a complete file, unless the same content is already known."""
+        """Queue a complete file, unless the same content is already known (a failed one
+        is queued again when dropped again after it failed)."""
         try:
             digest = content_hash(path)
-            size = path.stat().st_size
+            stat = path.stat()
         except OSError as error:
             event: FileQueued | DuplicateSkipped | FileFailed = FileFailed(
                 "", f"{path}: cannot read: {error.strerror}", kind="io")
             self._publish(event)
             return event
-        added = self.store.add(digest, path, size)
+        added = self.store.add(digest, path, stat.st_size, modified_at=stat.st_mtime)
         if added.is_new:
             event = FileQueued(digest, str(path))
             log.info("queued %s (%s)", path, digest[:12])

@@ -138,14 +138,28 @@ class TranscriptStore(SqliteStore):
             rows = self._db.execute("SELECT * FROM audio_files ORDER BY added_at").fetchall()
         return [self._record(row) for row in rows]
 
-    def add(self, content_hash: str, path: Path, size: int) -> AddResult:
-        """Queue a file unless its content is already known (any state)."""
+    def add(self, content_hash: str, path: Path, size: int,
+            modified_at: float | None = None) -> AddResult:
+        """Queue a file unless its content is already known. A failed file comes back to
+        the end of the queue when it was dropped (or touched) again after it failed,
+        `modified_at` being its mtime: the periodic rescan alone never retries it."""
         now = time.time()
         with self._transaction() as db:
             row = db.execute("SELECT * FROM audio_files WHERE content_hash = ?",
                              (content_hash,)).fetchone()
-            if row is not None:
+            dropped_again = (row is not None and row["state"] == FileState.FAILED.value
+                             and modified_at is not None and modified_at > row["updated_at"])
+            if row is not None and not dropped_again:
                 return AddResult(self._record(row), is_new=False)
+            if dropped_again:
+                db.execute(
+                    "UPDATE audio_files SET path = ?, size = ?, state = ?, detail = "
+                    "'dropped again after failing', error = NULL, attempts = 0, added_at = ?,"
+                    " updated_at = ? WHERE content_hash = ?",
+                    (str(path), size, FileState.QUEUED.value, now, now, content_hash))
+                row = db.execute("SELECT * FROM audio_files WHERE content_hash = ?",
+                                 (content_hash,)).fetchone()
+                return AddResult(self._record(row), is_new=True)
             db.execute(
                 "INSERT INTO audio_files (content_hash, path, size, state, added_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",

@@ -393,17 +393,39 @@ class WhisperxSession:
         return {"segments": segments, "language": code or "en"}
 
     def _transcribe_with_backoff(self, content_hash: str, audio: Any) -> dict[str, Any]:
+        """CUDA out of memory halves the batch; at batch 1 the model is reloaded with int8
+        weights (about half the memory) and the batch starts over; then the file fails."""
         batch_size = max(1, self.options.batch_size)
         while True:
             try:
                 return self._stream_transcribe(content_hash, audio, batch_size)
             except Exception as error:
-                if not is_out_of_memory(error) or batch_size == 1:
+                if not is_out_of_memory(error):
                     raise
                 self.release_cached_memory()
-                batch_size = max(1, batch_size // 2)
-                self.emit(BatchSizeReduced(content_hash, batch_size,
-                                           "CUDA out of memory: retrying with a smaller batch"))
+                if batch_size > 1:
+                    batch_size = max(1, batch_size // 2)
+                    self.emit(BatchSizeReduced(
+                        content_hash, batch_size,
+                        "CUDA out of memory: retrying with a smaller batch"))
+                elif self._switch_to_int8():
+                    batch_size = max(1, self.options.batch_size)
+                    self.emit(BatchSizeReduced(
+                        content_hash, batch_size,
+                        "CUDA out of memory at batch size 1: Whisper reloaded with int8 weights",
+                        compute_type=self.compute_type))
+                else:
+                    raise
+
+    def _switch_to_int8(self) -> bool:
+        """Drop the loaded Whisper model for an int8 one, kept for the files that follow;
+        False when the weights are int8 already."""
+        if self.device != "cuda" or self.compute_type.startswith("int8"):
+            return False
+        self._asr = None
+        self._compute_type = "int8_float16"
+        self.release_cached_memory()
+        return True
 
     def transcribe_file(self, content_hash: str, path: str) -> None:
         import whisperx
@@ -495,12 +517,36 @@ class WhisperxSession:
         if pipeline is None:
             return result
         self.emit(StageChanged(content_hash, FileState.DIARIZING))
-        diarized_segments = pipeline(audio, min_speakers=self.options.min_speakers,
-                                     max_speakers=self.options.max_speakers)
+        while True:
+            try:
+                diarized_segments = pipeline(audio, min_speakers=self.options.min_speakers,
+                                             max_speakers=self.options.max_speakers)
+                break
+            except Exception as error:
+                smaller = (shrink_diarization_batches(getattr(pipeline, "model", None))
+                           if is_out_of_memory(error) else None)
+                if smaller is None:
+                    raise
+                self.release_cached_memory()
+                self.emit(BatchSizeReduced(
+                    content_hash, smaller,
+                    "CUDA out of memory in diarization: retrying with smaller batches"))
         labelled = whisperx.assign_word_speakers(diarized_segments, result)
         self.emit(SegmentsRefined(content_hash, FileState.DIARIZING, tuple(
             to_stored_segment(i, s) for i, s in enumerate(labelled["segments"]))))
         return labelled
+
+
+def shrink_diarization_batches(pipeline: Any) -> int | None:
+    """Halve a pyannote speaker-diarization pipeline's segmentation and embedding batch
+    sizes; the new embedding batch size, or None when both are 1 (or not there)."""
+    shrunk = False
+    for name in ("embedding_batch_size", "segmentation_batch_size"):
+        size = getattr(pipeline, name, None)
+        if isinstance(size, int) and size > 1:
+            setattr(pipeline, name, size // 2)
+            shrunk = True
+    return getattr(pipeline, "embedding_batch_size", 1) if shrunk else None
 
 
 def _redirect_output(log_path: str) -> None:
