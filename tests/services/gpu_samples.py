@@ -4,16 +4,20 @@ RTX_3090 was recorded on a 24 GB RTX 3090 while both jobs ran: Ollama (pid 4242)
 the capped Devstral, our WhisperX worker (pid 5151) holding large-v3, Xorg (777). Only one
 GPU can be checked here, so TWO_RTX_3090 is a two-card box put together from that reading:
 card 0 keeps Ollama and the desktop, card 1 (a second UUID) holds the WhisperX worker alone,
-with the sizes and NVML's per-card reserve of the recorded card.
+with the sizes and NVML's per-card reserve of the recorded card. `recorded_two_h100` is a
+real two-card reading, taken on a lent machine with two H100s.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from tui.adapters.nvml import GpuMemorySample, GpuProcessMemory, GpuUnavailable
 
 GIB = 1024**3
+RECORDED_TWO_H100 = Path(__file__).resolve().parent.parent / "data" / "nvml_two_h100.json"
 OLLAMA_PID, WHISPERX_PID, XORG_PID = 4242, 5151, 777
 PROCESS_NAMES = {OLLAMA_PID: "ollama", WHISPERX_PID: "python3", XORG_PID: "Xorg"}
 
@@ -47,3 +51,24 @@ TWO_RTX_3090_OLLAMA_MISPLACED = [
 ]
 
 NO_GPU = GpuUnavailable("no NVIDIA driver (libnvidia-ml.so not found)", "install the driver")
+
+
+@dataclass(frozen=True)
+class RecordedReading:
+    samples: list[GpuMemorySample]
+    process_names: dict[int, str]
+    whisperx_pid: int
+
+
+def recorded_two_h100(scenario: str) -> RecordedReading:
+    """NVML read by `read_gpus()` on a lent two-H100 machine (bench/multi_gpu_placement.py,
+    2026-11-25): an "ollama"-named process started with the plan's CUDA_VISIBLE_DEVICES
+    and a worker-pinned process, each holding its card's planned bytes. Scenarios:
+    "pinned" (each on its card) and "misplaced" (the LLM restarted on WhisperX's card)."""
+    document = json.loads(RECORDED_TWO_H100.read_text(encoding="utf-8"))
+    reading = document[scenario]
+    samples = [GpuMemorySample(**{**card, "processes": tuple(
+        GpuProcessMemory(**process) for process in card["processes"])})
+        for card in reading["samples"]]
+    names = {int(pid): name for pid, name in reading["process_names"].items()}
+    return RecordedReading(samples, names, int(document["whisperx_pid"]))
