@@ -43,7 +43,13 @@ from tui.plan_service import PlanOptions, make_plan
 from tui.planner.units import gib_to_bytes
 from tui.screens.pickers import ActionPicker, folder_prompt
 from tui.screens.plan_screen import PlanScreen
-from tui.transcripts.events import AsrPaused, AsrResumed, StepUnavailable, WorkerMemory
+from tui.transcripts.events import (
+    AsrPaused,
+    AsrResumed,
+    BatchSizeReduced,
+    StepUnavailable,
+    WorkerMemory,
+)
 from tui.widgets.gpu_panel import GpuPanel
 from tui.widgets.service_status import ServiceStatus
 from tui.widgets.transcript_pane import TranscriptPane
@@ -178,7 +184,8 @@ class TriageApp(App[None]):
     def _forward_transcript_event(self, event: object) -> None:
         """Segments go to the pane's inbox, so a burst of them never delays a key press;
         the rest the app handles."""
-        if isinstance(event, (WorkerMemory, StepUnavailable, AsrPaused, AsrResumed)):
+        if isinstance(event, (WorkerMemory, StepUnavailable, AsrPaused, AsrResumed,
+                              BatchSizeReduced)):
             self.post_message(TranscriptUpdate(event))
         else:
             self.query_one(TranscriptPane).submit(event)
@@ -256,6 +263,10 @@ class TriageApp(App[None]):
         event = message.event
         if isinstance(event, WorkerMemory):
             self.query_one(GpuPanel).whisperx_pids.add(event.pid)
+        elif isinstance(event, BatchSizeReduced):
+            weights = f", {event.compute_type} weights" if event.compute_type else ""
+            self.notify(f"{event.reason}: batch size {event.batch_size}{weights}",
+                        severity="warning", timeout=10)
         elif isinstance(event, StepUnavailable):
             self.notify(f"{event.reason}\nfix: {event.fix}", severity="warning", timeout=15)
             log.warning("%s (fix: %s)", event.reason, event.fix)

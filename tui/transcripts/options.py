@@ -160,3 +160,16 @@ class TranscribeOptions:
     def writer_args(self) -> dict[str, Any]:
         return {"highlight_words": self.highlight_words, "max_line_count": self.max_line_count,
                 "max_line_width": self.max_line_width}
+
+
+def after_out_of_memory(options: TranscribeOptions,
+                        configured_batch_size: int) -> TranscribeOptions | None:
+    """What to retry with after CUDA ran out of memory: half the batch; at batch 1, int8
+    weights (about half of float16) at the configured batch again; None when nothing
+    smaller is left."""
+    if options.batch_size > 1:
+        return replace(options, batch_size=options.batch_size // 2)
+    if options.device != "cpu" and not options.compute_type.startswith("int8"):
+        return replace(options, compute_type="int8_float16",
+                       batch_size=max(1, configured_batch_size))
+    return None

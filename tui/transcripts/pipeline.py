@@ -25,6 +25,7 @@ from tui.transcripts.engine import WhisperxWorker, WorkerCrashed
 from tui.transcripts.events import (
     AsrPaused,
     AsrResumed,
+    BatchSizeReduced,
     DuplicateSkipped,
     FileDone,
     FileFailed,
@@ -35,7 +36,7 @@ from tui.transcripts.events import (
     StageChanged,
 )
 from tui.transcripts.file_identity import content_hash
-from tui.transcripts.options import TranscribeOptions
+from tui.transcripts.options import TranscribeOptions, after_out_of_memory
 from tui.transcripts.outputs import write_outputs
 from tui.transcripts.probe import ProbeError, probe_audio
 from tui.transcripts.store import FileState, TranscriptStore
@@ -61,6 +62,7 @@ class TranscriptPipeline:
         self.output_dir = output_dir
         self.worker = worker or WhisperxWorker(options)
         self.backoff = backoff or RetryBackoff()
+        self._configured_batch_size = options.batch_size
         self._suspect_tries: dict[str, int] = {}
         self._subscribers = Subscribers("transcript")
         self._wake = threading.Event()
@@ -167,12 +169,33 @@ class TranscriptPipeline:
         if answered and self.backoff.succeed():
             self._server_answers()
         if isinstance(outcome, FileFailed):
+            if outcome.kind == "oom" and self._retry_with_less_memory(digest):
+                return outcome
             if outcome.kind == "crash" and attempts < MAX_ATTEMPTS:
                 log.warning("%s; retrying in a fresh worker", outcome.reason)
                 self.store.requeue(digest)
                 return outcome
             return self._fail(digest, outcome.reason, outcome.kind)
         return self._finish(record.path, outcome)
+
+    def _retry_with_less_memory(self, digest: str) -> bool:
+        """After a CUDA OOM: a fresh worker with half the batch, or int8 weights at batch 1,
+        kept for the files that follow; the file goes back to the head of the queue without
+        spending an attempt. False when nothing smaller is left."""
+        options = self.worker.options
+        smaller = after_out_of_memory(options, self._configured_batch_size)
+        if smaller is None:
+            return False
+        self.worker.stop()
+        self.worker.options = smaller
+        self.options = smaller
+        weights = smaller.compute_type if smaller.compute_type != options.compute_type else None
+        reason = ("CUDA out of memory at batch size 1: Whisper reloaded with int8 weights"
+                  if weights else "CUDA out of memory: retrying with a smaller batch")
+        log.warning("%s: %s (batch size %d)", digest[:12], reason, smaller.batch_size)
+        self.store.put_back(digest, reason)
+        self._publish(BatchSizeReduced(digest, smaller.batch_size, reason, weights))
+        return True
 
     def _wait_for_server(self, outcome: RemoteAsrUnreachable) -> AsrPaused | None:
         """Put the file back at the head of the queue and pause; None when the file itself

@@ -115,11 +115,19 @@ def remote_refusal(error: Any, options: TranscribeOptions) -> str:
     return reason
 
 
+# How an allocation failure reads: CTranslate2 ("CUDA failed with error out of memory"),
+# PyTorch ("CUDA out of memory"), and cuBLAS failing to create its handle or workspace on a
+# full card (seen on an H100: bench/oom_backoff.py).
+_OUT_OF_MEMORY_MARKS = ("out of memory", "cublas_status_alloc_failed",
+                        "cudaerrormemoryallocation")
+
+
 def is_out_of_memory(error: BaseException) -> bool:
-    """CUDA OOM from PyTorch (OutOfMemoryError) or CTranslate2 (a RuntimeError)."""
+    """CUDA OOM from PyTorch (OutOfMemoryError), CTranslate2 or cuBLAS (RuntimeErrors)."""
     if type(error).__name__ == "OutOfMemoryError":
         return True
-    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+    text = str(error).lower()
+    return isinstance(error, RuntimeError) and any(mark in text for mark in _OUT_OF_MEMORY_MARKS)
 
 
 def _clean_number(value: Any) -> Any:
@@ -392,41 +400,6 @@ class WhisperxSession:
         code = TO_LANGUAGE_CODE.get(language.lower(), language or options.effective_language)
         return {"segments": segments, "language": code or "en"}
 
-    def _transcribe_with_backoff(self, content_hash: str, audio: Any) -> dict[str, Any]:
-        """CUDA out of memory halves the batch; at batch 1 the model is reloaded with int8
-        weights (about half the memory) and the batch starts over; then the file fails."""
-        batch_size = max(1, self.options.batch_size)
-        while True:
-            try:
-                return self._stream_transcribe(content_hash, audio, batch_size)
-            except Exception as error:
-                if not is_out_of_memory(error):
-                    raise
-                self.release_cached_memory()
-                if batch_size > 1:
-                    batch_size = max(1, batch_size // 2)
-                    self.emit(BatchSizeReduced(
-                        content_hash, batch_size,
-                        "CUDA out of memory: retrying with a smaller batch"))
-                elif self._switch_to_int8():
-                    batch_size = max(1, self.options.batch_size)
-                    self.emit(BatchSizeReduced(
-                        content_hash, batch_size,
-                        "CUDA out of memory at batch size 1: Whisper reloaded with int8 weights",
-                        compute_type=self.compute_type))
-                else:
-                    raise
-
-    def _switch_to_int8(self) -> bool:
-        """Drop the loaded Whisper model for an int8 one, kept for the files that follow;
-        False when the weights are int8 already."""
-        if self.device != "cuda" or self.compute_type.startswith("int8"):
-            return False
-        self._asr = None
-        self._compute_type = "int8_float16"
-        self.release_cached_memory()
-        return True
-
     def transcribe_file(self, content_hash: str, path: str) -> None:
         import whisperx
 
@@ -443,7 +416,11 @@ class WhisperxSession:
             if self.options.asr_backend == "openai":
                 result = self._remote_transcribe(content_hash, path)
             else:
-                result = self._transcribe_with_backoff(content_hash, audio)
+                # A CUDA OOM fails the attempt: after one, CTranslate2's CUDA state is not
+                # fit for a retry in this process (seen on an H100: "invalid device ordinal"),
+                # so the pipeline retries the file in a fresh worker with less memory.
+                result = self._stream_transcribe(content_hash, audio,
+                                                 max(1, self.options.batch_size))
             language = result.get("language") or self.options.effective_language
             segments = result.get("segments", [])
             emit(SegmentsRefined(content_hash, FileState.TRANSCRIBING,
