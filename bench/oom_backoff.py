@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from random_whisper import build_whisperx_model_dir
-from transcribe_speed import cublas12_dir, ffmpeg_shim_dir
+from transcribe_speed import tool_env
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 2**20
@@ -48,13 +47,7 @@ def main() -> int:
         root = Path(scratch)
         model = root / "random-large-v3"
         build_whisperx_model_dir("large-v3", model)
-        env = dict(os.environ, HF_HUB_OFFLINE="1", PYANNOTE_METRICS_ENABLED="0",
-                   XDG_CONFIG_HOME=str(root / "config"), XDG_STATE_HOME=str(root / "state"))
-        env["PATH"] = f"{ffmpeg_shim_dir(root)}{os.pathsep}{env['PATH']}"
-        shim = cublas12_dir(root)
-        if shim is not None:
-            env["LD_LIBRARY_PATH"] = os.pathsep.join(
-                [str(shim[0]), str(Path(shim[1]).parent), env.get("LD_LIBRARY_PATH", "")])
+        env, _ = tool_env(root)
         for number, (scenario, free_mib, batch) in enumerate(SCENARIOS):
             free, _ = torch.cuda.mem_get_info()
             filler = torch.empty(free - free_mib * MIB, dtype=torch.uint8, device="cuda")

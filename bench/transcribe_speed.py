@@ -168,6 +168,29 @@ def cublas12_dir(root: Path) -> tuple[Path, str] | None:
     return folder, str(library)
 
 
+def tool_env(root: Path, *, ffmpeg_shim: bool = False,
+             cuda: bool = True) -> tuple[dict[str, str], list[str]]:
+    """The environment both tools run in, offline with empty config folders under `root`,
+    with the ffmpeg shim where there is no ffmpeg and the cuBLAS link where one is needed;
+    and a note for each stand-in used."""
+    notes = []
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYANNOTE_METRICS_ENABLED="0",
+               XDG_CONFIG_HOME=str(root / "config"), XDG_STATE_HOME=str(root / "state"))
+    env.pop("TRIAGE_TUI_CONFIG", None)
+    if ffmpeg_shim or not (shutil.which("ffmpeg") and shutil.which("ffprobe")):
+        env["PATH"] = f"{ffmpeg_shim_dir(root)}{os.pathsep}{env.get('PATH', '')}"
+        notes.append("ffmpeg/ffprobe: bench/ffmpeg_shim.py (stdlib WAV reader), first on "
+                     "PATH for both tools")
+    if cuda:
+        shim = cublas12_dir(root)
+        if shim is not None:
+            folder, library = shim
+            env["LD_LIBRARY_PATH"] = os.pathsep.join(
+                [str(folder), str(Path(library).parent), env.get("LD_LIBRARY_PATH", "")])
+            notes.append(f"libcublas.so.12 -> {library} (LD_LIBRARY_PATH, both tools)")
+    return env, notes
+
+
 def run(command: list[str], env: dict[str, str], log: Path | None = None,
         cwd: Path | None = None) -> float:
     started = time.monotonic()
@@ -256,20 +279,8 @@ def main() -> int:
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        env = dict(os.environ, HF_HUB_OFFLINE="1", PYANNOTE_METRICS_ENABLED="0",
-                   XDG_CONFIG_HOME=str(root / "config"), XDG_STATE_HOME=str(root / "state"))
-        env.pop("TRIAGE_TUI_CONFIG", None)
-        if args.ffmpeg_shim or not (shutil.which("ffmpeg") and shutil.which("ffprobe")):
-            env["PATH"] = f"{ffmpeg_shim_dir(root)}{os.pathsep}{env.get('PATH', '')}"
-            notes.append("ffmpeg/ffprobe: bench/ffmpeg_shim.py (stdlib WAV reader), first on "
-                         "PATH for both tools")
-        if cuda:
-            shim = cublas12_dir(root)
-            if shim is not None:
-                folder, library = shim
-                env["LD_LIBRARY_PATH"] = os.pathsep.join(
-                    [str(folder), str(Path(library).parent), env.get("LD_LIBRARY_PATH", "")])
-                notes.append(f"libcublas.so.12 -> {library} (LD_LIBRARY_PATH, both tools)")
+        env, tool_notes = tool_env(root, ffmpeg_shim=args.ffmpeg_shim, cuda=cuda)
+        notes += tool_notes
 
         app_root = args.app_root.resolve()
         commit_file = app_root / "COMMIT"

@@ -15,7 +15,6 @@ carries (whisperx, faster-whisper, ctranslate2, pyannote.audio):
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from random_whisper import build_whisperx_model_dir
-from transcribe_speed import cublas12_dir, ffmpeg_shim_dir
+from transcribe_speed import tool_env
 
 from tui.adapters.nvml import GpuUnavailable, read_gpus
 from tui.planner.placement import resolve_card
@@ -77,14 +76,8 @@ def main() -> int:
         root = Path(scratch)
         model = root / f"random-{args.size}"
         build_whisperx_model_dir(args.size, model)
-        env = dict(os.environ, HF_HUB_OFFLINE="1", PYANNOTE_METRICS_ENABLED="0",
-                   XDG_CONFIG_HOME=str(root / "config"), XDG_STATE_HOME=str(root / "state"))
+        env, _ = tool_env(root)
         env = {k: v for k, v in env.items() if not k.startswith("CUDA_")}
-        env["PATH"] = f"{ffmpeg_shim_dir(root)}{os.pathsep}{env['PATH']}"
-        shim = cublas12_dir(root)
-        if shim is not None:
-            env["LD_LIBRARY_PATH"] = os.pathsep.join(
-                [str(shim[0]), str(Path(shim[1]).parent), env.get("LD_LIBRARY_PATH", "")])
         for number, selector in enumerate(selectors):
             expected = resolve_card(selector, gpus).index
             command = [sys.executable, "-m", "tui", "transcribe", str(args.audio),

@@ -23,6 +23,7 @@ from tui.transcripts.events import (
     AsrResumed,
     FileDone,
     FileFailed,
+    FileQueued,
     SegmentTranscribed,
 )
 from tui.transcripts.options import TranscribeOptions
@@ -187,6 +188,31 @@ def test_a_server_that_is_down_pauses_the_queue_until_it_is_back(
     assert state(store, first.content_hash).attempts == 1
 
 
+@dataclass
+class RemoteRun:
+    store: TranscriptStore
+    pipeline: TranscriptPipeline
+    queued: FileQueued
+    outcomes: list[FileDone | FileFailed]
+    events: list[object]
+
+
+def drain_one_remote_file(tmp_path: Path, dialogue: Dialogue,
+                          options: TranscribeOptions) -> RemoteRun:
+    """One recording through a pipeline on the remote ASR, waiting up to 30 s for it."""
+    store = TranscriptStore(tmp_path / "state.db")
+    pipeline = TranscriptPipeline(store, options, tmp_path / "out", backoff=fast_backoff())
+    events: list[object] = []
+    pipeline.subscribe(events.append)
+    queued = pipeline.add_file(copy_of(dialogue, tmp_path / "meeting.wav"))
+    assert isinstance(queued, FileQueued)
+    try:
+        outcomes = pipeline.drain(wait_for_server=30)
+    finally:
+        pipeline.stop()
+    return RemoteRun(store, pipeline, queued, outcomes, events)
+
+
 def test_503_and_429_are_retried_honouring_retry_after(
         tmp_path: Path, dialogue: Dialogue, cpu_options: TranscribeOptions,
         whisper_server: FakeOpenAIServer) -> None:
@@ -195,16 +221,8 @@ def test_503_and_429_are_retried_honouring_retry_after(
                              headers={"Retry-After": "1"})
     whisper_server.fail_next(429, "Too many requests", path=TRANSCRIPTIONS,
                              headers={"Retry-After": "1"})
-    store = TranscriptStore(tmp_path / "state.db")
-    pipeline = TranscriptPipeline(store, remote_options(cpu_options, whisper_server),
-                                  tmp_path / "out", backoff=fast_backoff())
-    events: list[object] = []
-    pipeline.subscribe(events.append)
-    queued = pipeline.add_file(copy_of(dialogue, tmp_path / "meeting.wav"))
-    try:
-        outcomes = pipeline.drain(wait_for_server=30)
-    finally:
-        pipeline.stop()
+    run = drain_one_remote_file(tmp_path, dialogue, remote_options(cpu_options, whisper_server))
+    store, queued, outcomes, events = run.store, run.queued, run.outcomes, run.events
     assert [type(o) for o in outcomes] == [FileDone]
     paused = [e for e in events if isinstance(e, AsrPaused)]
     assert [p.problem for p in paused] == ["unavailable, HTTP 503", "unavailable, HTTP 503",
@@ -235,16 +253,9 @@ def test_an_answer_about_the_request_fails_the_file_without_retrying(
         else:
             server.fail_next(400, "Invalid or unsupported audio file", path=TRANSCRIPTIONS)
             expected = "Invalid or unsupported audio file"
-        store = TranscriptStore(tmp_path / "state.db")
         options = remote_options(cpu_options, server, remote_api_key_env="TEST_ASR_KEY")
-        pipeline = TranscriptPipeline(store, options, tmp_path / "out", backoff=fast_backoff())
-        events: list[object] = []
-        pipeline.subscribe(events.append)
-        queued = pipeline.add_file(copy_of(dialogue, tmp_path / "meeting.wav"))
-        try:
-            outcomes = pipeline.drain(wait_for_server=30)
-        finally:
-            pipeline.stop()
+        run = drain_one_remote_file(tmp_path, dialogue, options)
+        store, queued, outcomes, events = run.store, run.queued, run.outcomes, run.events
         assert sum(r.path == TRANSCRIPTIONS for r in server.requests) == 1
     assert len(outcomes) == 1 and isinstance(outcomes[0], FileFailed)
     assert expected in outcomes[0].reason
@@ -259,16 +270,8 @@ def test_a_500_is_retried_a_few_times_then_fails_the_file(
         whisper_server: FakeOpenAIServer) -> None:
     whisper_server.fail_next(500, "EngineCore encountered an issue", path=TRANSCRIPTIONS,
                              times=MAX_SUSPECT_TRIES)
-    store = TranscriptStore(tmp_path / "state.db")
-    pipeline = TranscriptPipeline(store, remote_options(cpu_options, whisper_server),
-                                  tmp_path / "out", backoff=fast_backoff())
-    events: list[object] = []
-    pipeline.subscribe(events.append)
-    pipeline.add_file(copy_of(dialogue, tmp_path / "meeting.wav"))
-    try:
-        outcomes = pipeline.drain(wait_for_server=30)
-    finally:
-        pipeline.stop()
+    run = drain_one_remote_file(tmp_path, dialogue, remote_options(cpu_options, whisper_server))
+    pipeline, outcomes, events = run.pipeline, run.outcomes, run.events
     assert len(outcomes) == 1 and isinstance(outcomes[0], FileFailed)
     assert outcomes[0].reason.endswith(": HTTP 500: EngineCore encountered an issue")
     assert len([e for e in events if isinstance(e, AsrPaused)]) == MAX_SUSPECT_TRIES - 1
