@@ -25,6 +25,7 @@ from tui.config import (
     PathsConfig,
     WhisperxConfig,
 )
+from tui.transcripts.store import FileState
 from tui.widgets.transcript_pane import TranscriptPane
 from tui.widgets.triage_pane import TriagePane
 
@@ -207,3 +208,33 @@ async def test_dashboard_on_an_openai_compatible_server(
             assert len(flagged(dovecot)) == 1
             await pilot.press("q")
         assert any(r.path == "/v1/chat/completions" for r in server.requests)
+
+
+async def test_failed_recordings_are_retried_with_x_once_the_cause_is_fixed(
+        dashboard_config: Config, tmp_path: Path) -> None:
+    model = Path(dashboard_config.whisperx.model)
+    later = tmp_path / "model-not-yet-copied"
+    dashboard_config.whisperx.model = str(later)
+    dialogue = two_speaker_dialogue(tmp_path / "src" / "retro.wav", [
+        ("en-us", "The retrospective starts after lunch.")])
+    app = make_app(dashboard_config, run_doctor=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(TranscriptPane)
+        status = pane.query_one("#transcript-status")
+        await until(pilot, lambda: app.watcher is not None)
+        dashboard_config.paths.drop_folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(dialogue.path, dashboard_config.paths.drop_folder / "retro.wav")
+        await until(pilot, lambda: "retro.wav: failed" in str(status.render()), timeout=60)
+        assert app.transcripts is not None
+        [record] = app.transcripts.store.files()
+        assert record.state is FileState.FAILED and record.error
+        shutil.copytree(model, later)  # the user fixes the cause
+        pane.focus()
+        await pilot.press("x")
+        await until(pilot, lambda: "retro.wav: done" in str(status.render()), timeout=60)
+        [record] = app.transcripts.store.files()
+        assert (record.state, record.attempts, record.error) == (FileState.DONE, 1, None)
+        assert "retrospective" in "\n".join(s.text for s in pane.lines.lines).lower()
+        await pilot.press("x")  # nothing failed any more
+        await pilot.pause(0.3)
+        await pilot.press("q")

@@ -316,6 +316,19 @@ class TriageApp(App[None]):
             self.query_one(ServiceStatus).set_live(event.backend, ok, event.detail if ok else
                                                    f"{event.detail} → {event.fix}")
 
+    @on(TranscriptPane.RetryFailed)
+    def retry_failed_recordings(self) -> None:
+        self.requeue_failed_recordings()
+
+    @work(thread=True, group="transcript-edits", exit_on_error=False)
+    def requeue_failed_recordings(self) -> None:
+        if self.transcripts is None:
+            self.notify("the transcript pipeline is not running", severity="warning")
+            return
+        queued = self.transcripts.retry_failed()
+        self.notify(f"{len(queued)} failed recording(s) queued again" if queued
+                    else "no failed recordings to retry")
+
     @on(TranscriptPane.RenameSpeaker)
     def rename_speaker(self, message: TranscriptPane.RenameSpeaker) -> None:
         self.query_one(TranscriptPane).set_speaker_name(message.speaker, message.name)

@@ -105,6 +105,18 @@ class TranscriptPipeline:
             self._wake.set()
         return event
 
+    def retry_failed(self) -> list[FileQueued]:
+        """Queue every failed file again, for a fresh start (the dashboard's retry key)."""
+        queued = [FileQueued(record.content_hash, str(record.path))
+                  for record in self.store.requeue_failed()]
+        for event in queued:
+            log.info("queued %s again after it failed", event.path)
+            self._publish(event)
+        if queued:
+            self._idle.clear()
+            self._wake.set()
+        return queued
+
     # -- processing ---------------------------------------------------------------------
 
     def resume(self) -> list[str]:

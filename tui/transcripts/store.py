@@ -152,14 +152,10 @@ class TranscriptStore(SqliteStore):
             if row is not None and not dropped_again:
                 return AddResult(self._record(row), is_new=False)
             if dropped_again:
-                db.execute(
-                    "UPDATE audio_files SET path = ?, size = ?, state = ?, detail = "
-                    "'dropped again after failing', error = NULL, attempts = 0, added_at = ?,"
-                    " updated_at = ? WHERE content_hash = ?",
-                    (str(path), size, FileState.QUEUED.value, now, now, content_hash))
-                row = db.execute("SELECT * FROM audio_files WHERE content_hash = ?",
-                                 (content_hash,)).fetchone()
-                return AddResult(self._record(row), is_new=True)
+                db.execute("UPDATE audio_files SET path = ?, size = ? WHERE content_hash = ?",
+                           (str(path), size, content_hash))
+                return AddResult(self._start_over(db, content_hash, "dropped again after "
+                                                  "failing"), is_new=True)
             db.execute(
                 "INSERT INTO audio_files (content_hash, path, size, state, added_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -168,6 +164,25 @@ class TranscriptStore(SqliteStore):
             row = db.execute("SELECT * FROM audio_files WHERE content_hash = ?",
                              (content_hash,)).fetchone()
         return AddResult(self._record(row), is_new=True)
+
+    def requeue_failed(self) -> list[AudioFileRecord]:
+        """Every failed file back to the end of the queue, oldest first, for a fresh start
+        (the user asked: the server is fixed, the model is there now)."""
+        with self._transaction() as db:
+            rows = db.execute("SELECT content_hash FROM audio_files WHERE state = ? "
+                              "ORDER BY added_at, rowid", (FileState.FAILED.value,)).fetchall()
+            return [self._start_over(db, row["content_hash"], "retried after failing")
+                    for row in rows]
+
+    def _start_over(self, db: sqlite3.Connection, content_hash: str,
+                    detail: str) -> AudioFileRecord:
+        now = time.time()
+        db.execute("UPDATE audio_files SET state = ?, detail = ?, error = NULL, attempts = 0,"
+                   " added_at = ?, updated_at = ? WHERE content_hash = ?",
+                   (FileState.QUEUED.value, detail, now, now, content_hash))
+        row = db.execute("SELECT * FROM audio_files WHERE content_hash = ?",
+                         (content_hash,)).fetchone()
+        return self._record(row)
 
     def next_queued(self) -> AudioFileRecord | None:
         with self._lock:

@@ -40,7 +40,11 @@ class TranscriptPane(Vertical, can_focus=True):
         Binding("G", "edge(1)", "Bottom", show=False, id="transcript.bottom"),
         Binding("enter", "open", "Full transcript", id="transcript.open"),
         Binding("R", "rename", "Rename speaker", id="transcript.rename"),
+        Binding("x", "retry_failed", "Retry failed", show=False, id="transcript.retry"),
     ]
+
+    class RetryFailed(Message):
+        """The user asked for every failed recording to be transcribed again."""
 
     class RenameSpeaker(Message):
         """The user named a speaker of the current file (the app stores it)."""
@@ -213,6 +217,9 @@ class TranscriptPane(Vertical, can_focus=True):
         if self._current is not None:
             self._names.setdefault(self._current, {})[speaker] = name
             self._rewrite(self._current)
+
+    def action_retry_failed(self) -> None:
+        self.post_message(self.RetryFailed())
 
     def action_rename(self) -> None:
         from tui.screens.pickers import TextPrompt
