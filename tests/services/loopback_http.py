@@ -1,5 +1,6 @@
 """What the protocol fakes share: a threaded HTTP server on 127.0.0.1 that can close its
-keep-alive connections, and the start/stop/context-manager lifecycle around it."""
+keep-alive connections, the start/stop/context-manager lifecycle around it, and the HTTP/1.1
+plumbing of their handlers (responses, chunked streaming, dropped connections, bodies)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import socket
 import sys
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -43,6 +45,82 @@ class TrackingHTTPServer(ThreadingHTTPServer):
                 sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
+
+
+class LoopbackHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 (chunked streaming needs it) with connections tracked for a clean stop."""
+
+    protocol_version = "HTTP/1.1"
+    server: TrackingHTTPServer
+    # The Server header the imitated server sends (None: it sends none).
+    server_header: str | None = None
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            super().finish()
+        self.server.track(self.connection, False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence per-request stderr logging; requests are recorded instead."""
+
+    # ---- response helpers ---------------------------------------------------------
+
+    def _start(self, status: int, content_type: str, length: int | None,
+               headers: Mapping[str, str] | None = None) -> None:
+        self.send_response_only(status)
+        self.send_header("Date", self.date_time_string())
+        if self.server_header:
+            self.send_header("Server", self.server_header)
+        self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if length is None:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(length))
+        self.end_headers()
+
+    def _send_bytes(self, status: int, content_type: str, payload: bytes,
+                    headers: Mapping[str, str] | None = None) -> None:
+        self._start(status, content_type, len(payload), headers)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        self.wfile.flush()
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _end_chunks(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _drop(self) -> None:
+        """Abort the connection without finishing the response (a crashed/killed server)."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    # ---- request plumbing ----------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return bytes(data)
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
 
 
 class LoopbackService:

@@ -29,12 +29,10 @@ Token counts are estimates (see :func:`count_tokens`); nothing here runs a token
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import re
-import socket
 import threading
 import time
 from collections import Counter, deque
@@ -44,7 +42,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeAlias
 
-from tests.services.loopback_http import LoopbackService, TrackingHTTPServer
+from tests.services.loopback_http import LoopbackHandler, LoopbackService
 
 JSONDict: TypeAlias = dict[str, Any]
 
@@ -1025,47 +1023,15 @@ _ROUTES: dict[str, frozenset[str]] = {
 }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    # Chunked transfer encoding (how Go streams NDJSON) needs HTTP/1.1.
-    protocol_version = "HTTP/1.1"
-    server: TrackingHTTPServer
-
-    # ---- connection bookkeeping ---------------------------------------------------
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):
-            super().finish()
-        self.server.track(self.connection, False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence per-request stderr logging; requests are recorded instead."""
+class _Handler(LoopbackHandler):
+    # Go streams NDJSON with chunked transfer encoding; its net/http sends Date but no
+    # Server header (the base's default).
 
     @property
     def fake(self) -> FakeOllamaServer:
         return self.server.fake
 
     # ---- response helpers ---------------------------------------------------------
-
-    def _start(self, status: int, content_type: str, length: int | None) -> None:
-        # Go's net/http sends Date but no Server header; mirror that.
-        self.send_response_only(status)
-        self.send_header("Date", self.date_time_string())
-        self.send_header("Content-Type", content_type)
-        if length is None:
-            self.send_header("Transfer-Encoding", "chunked")
-        else:
-            self.send_header("Content-Length", str(length))
-        self.end_headers()
-
-    def _send_bytes(self, status: int, content_type: str, payload: bytes) -> None:
-        self._start(status, content_type, len(payload))
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-        self.wfile.flush()
 
     def _send_json(self, status: int, obj: Any, content_type: str | None = None) -> None:
         # gin's c.JSON: compact JSON, "application/json; charset=utf-8".
@@ -1074,37 +1040,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_error_json(self, status: int, message: str, content_type: str | None = None) -> None:
         self._send_json(status, {"error": message}, content_type)
-
-    def _write_chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
-
-    def _end_chunks(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-    def _drop(self) -> None:
-        """Abort the connection without finishing the response (a crashed/killed server)."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.wfile.flush()
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    # ---- request plumbing ----------------------------------------------------------
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = bytearray()
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return bytes(data)
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _dispatch(self) -> None:
         path = self.path.split("?", 1)[0]

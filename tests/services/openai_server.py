@@ -33,11 +33,9 @@ Token counts are estimates (see :func:`count_tokens`); nothing here runs a token
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import re
-import socket
 import threading
 import time
 import uuid
@@ -49,7 +47,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal, TypeAlias
 from urllib.parse import unquote
 
-from tests.services.loopback_http import LoopbackService, TrackingHTTPServer
+from tests.services.loopback_http import LoopbackHandler, LoopbackService
 
 JSONDict: TypeAlias = dict[str, Any]
 Flavor: TypeAlias = Literal["vllm", "trtllm"]
@@ -554,50 +552,15 @@ def _decode_body(raw: bytes) -> tuple[Any, bool]:
 # --------------------------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    # Chunked transfer encoding (how uvicorn streams SSE) needs HTTP/1.1.
-    protocol_version = "HTTP/1.1"
-    server: TrackingHTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):
-            super().finish()
-        self.server.track(self.connection, False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence per-request stderr logging; requests are recorded instead."""
+class _Handler(LoopbackHandler):
+    # uvicorn streams SSE with chunked transfer encoding, and sends "server: uvicorn".
+    server_header = "uvicorn"
 
     @property
     def fake(self) -> FakeOpenAIServer:
         return self.server.fake
 
     # ---- response helpers ---------------------------------------------------------
-
-    def _start(self, status: int, content_type: str, length: int | None,
-               headers: Mapping[str, str] | None = None) -> None:
-        # uvicorn sends "server: uvicorn" and a Date header.
-        self.send_response_only(status)
-        self.send_header("Date", self.date_time_string())
-        self.send_header("Server", "uvicorn")
-        self.send_header("Content-Type", content_type)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if length is None:
-            self.send_header("Transfer-Encoding", "chunked")
-        else:
-            self.send_header("Content-Length", str(length))
-        self.end_headers()
-
-    def _send_bytes(self, status: int, content_type: str, payload: bytes,
-                    headers: Mapping[str, str] | None = None) -> None:
-        self._start(status, content_type, len(payload), headers)
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-        self.wfile.flush()
 
     def _send_json(self, status: int, obj: Any,
                    headers: Mapping[str, str] | None = None) -> None:
@@ -607,39 +570,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_error(self, exc: _APIError, headers: Mapping[str, str] | None = None) -> None:
         self._send_json(exc.status, self.fake._error_body(exc), headers)
 
-    def _write_chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
-
     def _write_event(self, obj: Any) -> None:
         self._write_chunk(b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n")
-
-    def _end_chunks(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-    def _drop(self) -> None:
-        """Abort the connection without finishing the response (a crashed/killed server)."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.wfile.flush()
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    # ---- request plumbing ----------------------------------------------------------
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = bytearray()
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return bytes(data)
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _authorized(self) -> bool:
         key = self.fake.api_key
