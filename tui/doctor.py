@@ -25,7 +25,7 @@ from tui.adapters.ollama_models import (
 )
 from tui.adapters.whisper_models import hub_repo_for, locate_whisper_model
 from tui.config import Config
-from tui.planner.placement import resolve_card
+from tui.plan_service import locate_card, whisperx_on_gpu
 from tui.planner.units import gib
 
 
@@ -47,18 +47,16 @@ def check_gpu(config: Config,
         gpus = read_gpus()
     if isinstance(gpus, GpuUnavailable):
         return CheckResult("GPU", False, gpus.reason, gpus.fix)
-    inherited = os.environ.get("CUDA_VISIBLE_DEVICES")
     services = [("LLM", "[llm] gpu", config.llm.gpu)]
-    if config.whisperx.device != "cpu":
+    if whisperx_on_gpu(config):
         services.append(("WhisperX", "[whisperx] gpu", config.whisperx.gpu))
     found = []
     for service, key, selector in services:
-        placement = resolve_card(selector, gpus, inherited)
-        if placement.problem or placement.index is None:
-            listed = ", ".join(f"{gpu.index} {gpu.uuid}" for gpu in gpus)
+        placement, gpu = locate_card(selector, gpus)
+        if gpu is None:
+            listed = ", ".join(f"{card.index} {card.uuid}" for card in gpus)
             return CheckResult("GPU", False, f"{service}: {placement.problem}",
                                f"set {key} to an index or UUID of: {listed}")
-        gpu = next(card for card in gpus if card.index == placement.index)
         found.append(f"{service} on GPU {gpu.index} {gpu.name} ({gib(gpu.total_bytes):.1f} GiB, "
                      f"{gib(gpu.free_bytes):.1f} free)")
     return CheckResult("GPU", True, "; ".join(found))

@@ -87,6 +87,14 @@ def _assumed(config: Config, placement: Placement, why: str) -> GpuTotal:
                     placement.index, placement.device)
 
 
+def locate_card(selector: str, gpus: list[GpuMemorySample]
+                ) -> tuple[Placement, GpuMemorySample | None]:
+    """The card NVML lists for a config selector ("" follows CUDA_VISIBLE_DEVICES), or None
+    with the placement's problem."""
+    placement = resolve_card(selector, gpus, os.environ.get("CUDA_VISIBLE_DEVICES"))
+    return placement, next((card for card in gpus if card.index == placement.index), None)
+
+
 def gpu_total(config: Config, gpu_gib: float | None, selector: str = "",
               gpus: list[GpuMemorySample] | GpuUnavailable | None = None) -> GpuTotal:
     """The size of the card `selector` names: --gpu-gib, else [budget] gpu_gib, else NVML
@@ -103,10 +111,9 @@ def gpu_total(config: Config, gpu_gib: float | None, selector: str = "",
         gpus = read_gpus()
     if isinstance(gpus, GpuUnavailable):
         return _assumed(config, resolve_card(selector, None), gpus.reason)
-    placement = resolve_card(selector, gpus, os.environ.get("CUDA_VISIBLE_DEVICES"))
-    if placement.problem or placement.index is None:
+    placement, sample = locate_card(selector, gpus)
+    if sample is None:
         return _assumed(config, placement, placement.problem or "GPU not found")
-    sample = next(card for card in gpus if card.index == placement.index)
     return GpuTotal(sample.total_bytes, f"NVML GPU {sample.index} ({sample.name})",
                     placement.index, placement.device, sample.uuid)
 
@@ -137,9 +144,13 @@ def whisper_model_name(model: str) -> str:
     return nearest_whisper_spec(size // 2).name
 
 
+def whisperx_on_gpu(config: Config) -> bool:
+    return config.whisperx.device != "cpu"
+
+
 def plans_whisper(config: Config, options: PlanOptions) -> bool:
     """WhisperX takes GPU memory unless it is left out or runs on the CPU."""
-    return not options.no_whisper and config.whisperx.device != "cpu"
+    return not options.no_whisper and whisperx_on_gpu(config)
 
 
 def build_request(config: Config, options: PlanOptions, lookup: ShapeLookup,
