@@ -59,12 +59,12 @@ def first_frame_seconds(runs: int) -> list[float]:
 
 async def streaming_latency(lines: int, presses: int) -> dict[str, float]:
     from tui.adapters.nvml import GpuUnavailable
-    from tui.app import TriageApp
+    from tui.ui.app import TriageApp
     from tui.config import Config, OllamaConfig
-    from tui.screens.plan_screen import PlanScreen
+    from tui.ui.screens.plan_screen import PlanScreen
     from tui.transcripts.events import SegmentTranscribed, StageChanged
     from tui.transcripts.store import FileState, StoredSegment
-    from tui.widgets.transcript_pane import TranscriptPane
+    from tui.ui.widgets.transcript_pane import TranscriptPane
 
     config = Config(ollama=OllamaConfig(host="http://127.0.0.1:9"))
     app = TriageApp(config, gpu_reader=lambda: GpuUnavailable("bench", ""),

@@ -2,7 +2,7 @@
 
 Allocates a Mistral/Devstral-shaped KV cache (40 layers, 8 KV heads, head_dim 128) with
 PyTorch and compares the bytes the GPU really gave this process (NVML's per-process entry,
-and PyTorch's own count) with `tui.planner.kv_cache.estimate_kv_cache`. Two layouts:
+and PyTorch's own count) with `tui.budget.kv_cache.estimate_kv_cache`. Two layouts:
 
 * one buffer holding every layer's K and V, as ggml allocates a llama.cpp/Ollama cache;
 * one tensor per layer for K and one for V (80 tensors).
@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tui.planner.cache_types import KvCacheType
-from tui.planner.kv_cache import estimate_kv_cache
-from tui.planner.model_shape import ModelShape
+from tui.budget.cache_types import KvCacheType
+from tui.budget.kv_cache import estimate_kv_cache
+from tui.budget.model_shape import ModelShape
 
 MIB = 1024**2
 LAYERS, KV_HEADS, HEAD_DIM, HEADS = 40, 8, 128, 32
@@ -96,7 +96,7 @@ def main() -> int:
     name = pynvml.nvmlDeviceGetName(handle)
     print(f"card: {name.decode() if isinstance(name, bytes) else name}; torch "
           f"{torch.__version__}; shape: {SHAPE.name}")
-    print("planned = tui.planner.kv_cache.estimate_kv_cache(...).total_bytes (parallel 1); "
+    print("planned = tui.budget.kv_cache.estimate_kv_cache(...).total_bytes (parallel 1); "
           "error % = (planned - measured) / measured")
     print()
     header = (f"{'layout':>16} {'cache':>5} {'num_ctx':>7} {'planned B':>13} "

@@ -32,8 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 # Only the planner's pure-Python submodules: no Textual, torch or pydantic.
-from tui.planner.units import MIB  # noqa: E402
-from tui.planner.whisper import (  # noqa: E402
+from tui.budget.units import MIB  # noqa: E402
+from tui.budget.whisper import (  # noqa: E402
     ComputeType,
     asr_activation_bytes,
     whisper_spec,
@@ -41,7 +41,7 @@ from tui.planner.whisper import (  # noqa: E402
 )
 
 try:
-    from tui.planner.budget import TORCH_CUDA_CONTEXT_BYTES as PLANNED_CONTEXT_BYTES
+    from tui.budget.plan import TORCH_CUDA_CONTEXT_BYTES as PLANNED_CONTEXT_BYTES
 except Exception:
     PLANNED_CONTEXT_BYTES = 500 * MIB
 

@@ -29,7 +29,7 @@ from random_whisper import build_whisperx_model_dir
 from transcribe_speed import tool_env
 
 from tui.adapters.nvml import GpuUnavailable, read_gpus
-from tui.planner.placement import resolve_card
+from tui.budget.placement import resolve_card
 
 ROOT = Path(__file__).resolve().parent.parent
 

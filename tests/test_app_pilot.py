@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.adapters.nvml import GpuUnavailable
-from tui.app import make_app
+from tui.ui.app import make_app
 from tui.config import Config, OllamaConfig, PathsConfig
-from tui.screens.plan_screen import PlanScreen
-from tui.widgets.gpu_panel import GpuPanel
-from tui.widgets.service_status import ServiceStatus
+from tui.ui.screens.plan_screen import PlanScreen
+from tui.ui.widgets.gpu_panel import GpuPanel
+from tui.ui.widgets.service_status import ServiceStatus
 
 
 def offline_config(tmp_path: Path) -> Config:
@@ -53,10 +53,10 @@ async def test_keymap_from_config_rebinds_quit(tmp_path: Path, user_env: dict[st
 
 async def test_rename_a_speaker_from_the_keyboard(tmp_path: Path,
                                                   user_env: dict[str, str]) -> None:
-    from tui.messages import TranscriptUpdate
+    from tui.ui.messages import TranscriptUpdate
     from tui.transcripts.events import SegmentTranscribed, StageChanged
     from tui.transcripts.store import FileState, StoredSegment
-    from tui.widgets.transcript_pane import TranscriptPane
+    from tui.ui.widgets.transcript_pane import TranscriptPane
 
     no_gpu = GpuUnavailable("none", "")
     app = make_app(offline_config(tmp_path), gpu_reader=lambda: no_gpu,
@@ -79,7 +79,7 @@ async def test_rename_a_speaker_from_the_keyboard(tmp_path: Path,
 async def test_gpu_panel_lists_every_card_and_warns_on_low_headroom(
         tmp_path: Path, user_env: dict[str, str]) -> None:
     from tui.adapters.nvml import GpuMemorySample, GpuProcessMemory
-    from tui.widgets.gpu_panel import GpuPanel
+    from tui.ui.widgets.gpu_panel import GpuPanel
 
     gib = 1024**3
     cards = [GpuMemorySample(i, f"NVIDIA Card {i}", f"GPU-{i}", 24 * gib, used, 24 * gib - used,

@@ -16,7 +16,7 @@ from tests.services.dovecot import DovecotServer
 from tests.services.ollama_server import FakeOllamaServer
 from tests.services.speech import Dialogue, two_speaker_dialogue
 from tests.services.triage_model import ScriptedTriageModel
-from tui.app import make_app
+from tui.ui.app import make_app
 from tui.config import (
     BudgetConfig,
     Config,
@@ -26,8 +26,8 @@ from tui.config import (
     WhisperxConfig,
 )
 from tui.transcripts.store import FileState
-from tui.widgets.transcript_pane import TranscriptPane
-from tui.widgets.triage_pane import TriagePane
+from tui.ui.widgets.transcript_pane import TranscriptPane
+from tui.ui.widgets.triage_pane import TriagePane
 
 
 async def until(pilot: Any, predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -143,7 +143,7 @@ async def test_dropped_recording_streams_into_the_transcript_pane(
         assert "SPEAKER_" in text  # speaker labels replaced the first, unlabelled lines
         pane.focus()
         await pilot.press("enter")  # the whole transcript of the file
-        from tui.screens.transcript_screen import TranscriptScreen
+        from tui.ui.screens.transcript_screen import TranscriptScreen
 
         assert isinstance(app.screen, TranscriptScreen)
         assert app.screen.transcript_lines and "standup" in app.screen.title_text
@@ -186,7 +186,7 @@ async def test_dashboard_on_an_openai_compatible_server(
     """Same screen, same keys, with triage served by a vLLM-protocol server."""
     from tests.services.openai_server import FakeOpenAIServer
     from tui.config import LlmConfig, OpenAIConfig
-    from tui.widgets.service_status import ServiceStatus
+    from tui.ui.widgets.service_status import ServiceStatus
 
     with FakeOpenAIServer() as server:
         server.add_model("mistralai/Devstral-Small-2507", max_model_len=8192)

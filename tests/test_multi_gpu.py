@@ -15,15 +15,15 @@ from tests.services.gpu_samples import (
     WHISPERX_PID,
     recorded_two_h100,
 )
-from tui.app import TriageApp
+from tui.ui.app import TriageApp
 from tui.config import Config, LlmConfig, OllamaConfig, PathsConfig, WhisperxConfig
 from tui.doctor import check_gpu
-from tui.gpu_view import GpuReading, placement_warnings
-from tui.messages import TranscriptUpdate
-from tui.plan_service import PlanOptions, make_plan
-from tui.planner.placement import resolve_card
+from tui.ui.gpu_view import GpuReading, placement_warnings
+from tui.ui.messages import TranscriptUpdate
+from tui.planning.service import PlanOptions, make_plan
+from tui.budget.placement import resolve_card
 from tui.transcripts.events import WorkerMemory
-from tui.widgets.gpu_panel import GpuPanel
+from tui.ui.widgets.gpu_panel import GpuPanel
 
 CARD_0_UUID, CARD_1_UUID = (card.uuid for card in TWO_RTX_3090)
 

@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plan_options(args: argparse.Namespace):  # -> PlanOptions, imported lazily
-    from tui.plan_service import PlanOptions
+    from tui.planning.service import PlanOptions
 
     return PlanOptions(
         llm=args.llm, gpu_gib=args.gpu_gib, llm_gpu=args.llm_gpu, whisper_gpu=args.whisper_gpu,
@@ -113,9 +113,9 @@ def _validate_plan_arguments(args: argparse.Namespace) -> str | None:
 def _cmd_plan(args: argparse.Namespace, config) -> int:
     from rich.console import Console
 
-    from tui.plan_report import export_text, plan_table, plan_to_json
-    from tui.plan_service import make_plan
-    from tui.planner.export import EXPORTERS
+    from tui.planning.report import export_text, plan_table, plan_to_json
+    from tui.planning.service import make_plan
+    from tui.budget.export import EXPORTERS
 
     result = make_plan(config, _plan_options(args))
     export = EXPORTERS[args.export](result.plan) if args.export else None
@@ -132,8 +132,8 @@ def _cmd_plan(args: argparse.Namespace, config) -> int:
 
 
 def _cmd_modelfile(args: argparse.Namespace, config) -> int:
-    from tui.modelfile import ModelfileSettings, render_modelfile
-    from tui.plan_service import make_plan
+    from tui.planning.modelfile import ModelfileSettings, render_modelfile
+    from tui.planning.service import make_plan
     from tui.prompts import TRIAGE_SYSTEM_PROMPT
 
     result = make_plan(config, _plan_options(args))
@@ -198,7 +198,7 @@ def _cmd_triage(args: argparse.Namespace, config) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, config) -> int:
-    from tui.app import make_app
+    from tui.ui.app import make_app
 
     make_app(config).run()
     return EXIT_OK
@@ -228,10 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     setup_logging(config.paths.log_file)
 
-    from tui.model_source import ModelShapeUnavailable
-    from tui.plan_service import PlanUnsatisfiable
-    from tui.planner.budget import PlanError
-    from tui.planner.whisper import UnknownWhisperModel
+    from tui.planning.model_source import ModelShapeUnavailable
+    from tui.planning.service import PlanUnsatisfiable
+    from tui.budget.plan import PlanError
+    from tui.budget.whisper import UnknownWhisperModel
 
     handlers = {"run": _cmd_run, "plan": _cmd_plan, "modelfile": _cmd_modelfile,
                 "doctor": _cmd_doctor, "transcribe": _cmd_transcribe, "watch": _cmd_watch,

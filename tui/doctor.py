@@ -25,8 +25,8 @@ from tui.adapters.ollama_models import (
 )
 from tui.adapters.whisper_models import hub_repo_for, locate_whisper_model
 from tui.config import Config
-from tui.plan_service import locate_card, whisperx_on_gpu
-from tui.planner.units import gib
+from tui.planning.service import locate_card, whisperx_on_gpu
+from tui.budget.units import gib
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def check_gpu(config: Config,
 def check_llm_server(config: Config) -> CheckResult:
     """The triage server: Ollama (version), or the OpenAI-compatible server and its model."""
     if config.llm.backend == "openai":
-        from tui.mail.llm_backend import make_backend
+        from tui.llm import make_backend
 
         backend = make_backend(config)
         status = backend.check()

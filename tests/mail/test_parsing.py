@@ -20,7 +20,7 @@ from tui.mail.parsing import (
     parse_email,
     truncate_to_tokens,
 )
-from tui.planner.tokens import estimate_tokens
+from tui.budget.tokens import estimate_tokens
 
 BUDGET = 2000
 MARKER_RE = re.compile(r"\n?\[… truncated: (\d+) more characters\]\Z")

@@ -12,7 +12,7 @@ from tui.mail.prompt import (
     prompt_tokens,
     render_email,
 )
-from tui.planner.tokens import estimate_tokens
+from tui.budget.tokens import estimate_tokens
 from tui.prompts import DEFAULT_TASK_PROMPT, TRIAGE_SYSTEM_PROMPT
 
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from tui.planner.batch_fit import fit_email_batch
-from tui.planner.budget import (
+from tui.budget.batch_fit import fit_email_batch
+from tui.budget.plan import (
     NUM_CTX_STEP,
     OLLAMA_CUDA_MINIMUM_BYTES,
     GpuCard,
@@ -17,11 +17,11 @@ from tui.planner.budget import (
     max_num_ctx_for_headroom,
     plan_budget,
 )
-from tui.planner.cache_types import KvCacheType
-from tui.planner.graph import estimate_graph_bytes
-from tui.planner.known_models import known_model_shape
-from tui.planner.units import GIB
-from tui.planner.whisper import ComputeType, asr_activation_bytes, whisper_spec
+from tui.budget.cache_types import KvCacheType
+from tui.budget.graph import estimate_graph_bytes
+from tui.budget.known_models import known_model_shape
+from tui.budget.units import GIB
+from tui.budget.whisper import ComputeType, asr_activation_bytes, whisper_spec
 
 DEVSTRAL = known_model_shape("devstral-small")
 assert DEVSTRAL is not None
@@ -130,7 +130,7 @@ def test_email_batch_fit() -> None:
 
 
 def test_local_whisper_directories_are_planned_by_name_or_size(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tui.plan_service import whisper_model_name
+    from tui.planning.service import whisper_model_name
 
     named = tmp_path / "faster-whisper-large-v3-turbo"
     named.mkdir()

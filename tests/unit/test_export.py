@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tui.planner.budget import GpuCard, PlanRequest, plan_budget
-from tui.planner.cache_types import KvCacheType
-from tui.planner.export import export_trtllm, export_vllm
-from tui.planner.known_models import known_model_shape
-from tui.planner.units import GIB
+from tui.budget.plan import GpuCard, PlanRequest, plan_budget
+from tui.budget.cache_types import KvCacheType
+from tui.budget.export import export_trtllm, export_vllm
+from tui.budget.known_models import known_model_shape
+from tui.budget.units import GIB
 
 DEVSTRAL = known_model_shape("devstral-small")
 assert DEVSTRAL is not None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tui.planner.cache_types import KvCacheType
-from tui.planner.known_models import known_model_shape
-from tui.planner.kv_cache import effective_cache_type, estimate_kv_cache
-from tui.planner.model_shape import ModelShape
+from tui.budget.cache_types import KvCacheType
+from tui.budget.known_models import known_model_shape
+from tui.budget.kv_cache import effective_cache_type, estimate_kv_cache
+from tui.budget.model_shape import ModelShape
 
 F16, Q8, Q4 = KvCacheType.F16, KvCacheType.Q8_0, KvCacheType.Q4_0
 

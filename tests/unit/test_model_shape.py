@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tui.planner.known_models import known_model_shape
-from tui.planner.model_shape import ModelShapeError, shape_from_metadata
+from tui.budget.known_models import known_model_shape
+from tui.budget.model_shape import ModelShapeError, shape_from_metadata
 
 
 def test_key_length_defaults_to_embedding_over_smallest_head_count() -> None:

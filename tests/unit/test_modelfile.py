@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.modelfile import ModelfileSettings, read_num_ctx, render_modelfile
+from tui.planning.modelfile import ModelfileSettings, read_num_ctx, render_modelfile
 from tui.paths import repo_modelfile
 from tui.prompts import TRIAGE_SYSTEM_PROMPT
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tui.planner.placement import Placement, cuda_pinning, pin_process, resolve_card
+from tui.budget.placement import Placement, cuda_pinning, pin_process, resolve_card
 
 
 @dataclass(frozen=True)

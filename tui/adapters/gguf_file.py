@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tui.planner.model_shape import ModelShape, shape_from_metadata
+from tui.budget.model_shape import ModelShape, shape_from_metadata
 
 # Large arrays (the tokenizer's vocabulary) are only needed for their length.
 _LENGTH_ONLY_KEYS = ("tokenizer.ggml.tokens",)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import ollama
 
-from tui.planner.model_shape import ModelShape, shape_from_metadata
+from tui.budget.model_shape import ModelShape, shape_from_metadata
 
 
 class OllamaUnavailable(Exception):

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from email.message import Message
 from html.parser import HTMLParser
 
-from tui.planner.tokens import BYTES_PER_TOKEN, estimate_tokens
+from tui.budget.tokens import BYTES_PER_TOKEN, estimate_tokens
 
 __all__ = [
     "Attachment",

@@ -35,7 +35,7 @@ from tui.mail.events import (
     VerdictReady,
 )
 from tui.mail.imap_mailbox import ImapMailbox, MailboxError
-from tui.mail.llm_backend import PromptTooLong, TriageBackend, make_backend
+from tui.llm import PromptTooLong, TriageBackend, make_backend
 from tui.mail.prompt import (
     PromptEmail,
     build_messages,
@@ -53,7 +53,7 @@ from tui.mail.verdicts import (
     parse_reply,
     verdict_format_schema,
 )
-from tui.planner.tokens import estimate_tokens
+from tui.budget.tokens import estimate_tokens
 from tui.subscribers import Listener, Subscribers
 
 log = logging.getLogger(__name__)

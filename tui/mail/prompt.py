@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from tui.planner.tokens import estimate_tokens
+from tui.budget.tokens import estimate_tokens
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.planner.placement import pin_process
+from tui.budget.placement import pin_process
 from tui.transcripts.events import (
     BatchSizeReduced,
     FileDone,

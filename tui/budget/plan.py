@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from tui.planner.batch_fit import EmailBatchFit, fit_email_batch
-from tui.planner.cache_types import KvCacheType
-from tui.planner.graph import estimate_graph_bytes, has_graph_formula
-from tui.planner.kv_cache import DEFAULT_NUM_BATCH, effective_cache_type, estimate_kv_cache
-from tui.planner.model_shape import ModelShape
-from tui.planner.placement import cuda_pinning
-from tui.planner.units import GIB, MIB
-from tui.planner.whisper import (
+from tui.budget.batch_fit import EmailBatchFit, fit_email_batch
+from tui.budget.cache_types import KvCacheType
+from tui.budget.graph import estimate_graph_bytes, has_graph_formula
+from tui.budget.kv_cache import DEFAULT_NUM_BATCH, effective_cache_type, estimate_kv_cache
+from tui.budget.model_shape import ModelShape
+from tui.budget.placement import cuda_pinning
+from tui.budget.units import GIB, MIB
+from tui.budget.whisper import (
     ComputeType,
     align_activation_bytes,
     align_weights_bytes,

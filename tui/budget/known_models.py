@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tui.planner.model_shape import ModelShape, shape_from_metadata
+from tui.budget.model_shape import ModelShape, shape_from_metadata
 
 
 @dataclass(frozen=True)

@@ -38,24 +38,3 @@ class TriageBackend(Protocol):
 
     def run_batch(self, messages: list[dict[str, str]], schema: dict[str, Any],
                   on_text: Callable[[str], None]) -> BatchReply: ...
-
-
-def make_backend(config: Any) -> TriageBackend:
-    """The backend `[llm] backend` names, configured from the matching section."""
-    num_ctx = config.budget.num_ctx
-    if config.llm.backend == "openai":
-        from tui.mail.openai_triage import OpenAITriageModel
-
-        openai_config = config.openai
-        return OpenAITriageModel(openai_config.base_url, openai_config.model, num_ctx=num_ctx,
-                                 api_key_env=openai_config.api_key_env,
-                                 temperature=config.ollama.temperature,
-                                 max_tokens=config.budget.generation_reserve_tokens,
-                                 timeout=openai_config.timeout_seconds)
-    from tui.mail.ollama_triage import TriageModel
-
-    ollama_config = config.ollama
-    return TriageModel(ollama_config.host, ollama_config.model, num_ctx=num_ctx,
-                       keep_alive=ollama_config.keep_alive,
-                       temperature=ollama_config.temperature,
-                       timeout=ollama_config.timeout_seconds)

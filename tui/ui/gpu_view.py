@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tui.adapters.nvml import GpuMemorySample, GpuUnavailable
-from tui.planner.budget import CardBudget, Plan
+from tui.budget.plan import CardBudget, Plan
 
 
 @dataclass(frozen=True)

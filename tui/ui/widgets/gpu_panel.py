@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from tui.gpu_view import (
+from tui.ui.gpu_view import (
     GpuReading,
     bar_cells,
     budget_segments,
@@ -14,8 +14,8 @@ from tui.gpu_view import (
     placement_warnings,
     process_shares,
 )
-from tui.plan_service import PlanResult
-from tui.planner.budget import CardBudget, Plan
+from tui.planning.service import PlanResult
+from tui.budget.plan import CardBudget, Plan
 
 SEGMENT_STYLES = {
     "weights": "on dark_blue",

@@ -15,8 +15,8 @@ from tui.adapters.ollama_models import (
     OllamaUnavailable,
     model_shape_from_ollama,
 )
-from tui.planner.known_models import known_model_names, known_model_shape
-from tui.planner.model_shape import ModelShape, ModelShapeError
+from tui.budget.known_models import known_model_names, known_model_shape
+from tui.budget.model_shape import ModelShape, ModelShapeError
 
 
 class ModelShapeUnavailable(Exception):

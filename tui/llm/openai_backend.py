@@ -11,7 +11,7 @@ from typing import Any
 import openai
 
 from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable
-from tui.mail.llm_backend import BackendStatus, BatchReply, PromptTooLong
+from tui.llm.protocol import BackendStatus, BatchReply, PromptTooLong
 
 
 class OpenAITriageModel:

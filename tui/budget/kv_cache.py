@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tui.planner.cache_types import KvCacheType
-from tui.planner.model_shape import ModelShape
+from tui.budget.cache_types import KvCacheType
+from tui.budget.model_shape import ModelShape
 
 # Ollama's default physical batch (num_batch); sliding-window layers keep this many tokens
 # beyond the window so one batch can be appended before old entries are evicted.

@@ -7,8 +7,8 @@ whole cache (num_ctx × parallel) and the batch is min(num_ctx, num_batch).
 
 from __future__ import annotations
 
-from tui.planner.kv_cache import DEFAULT_NUM_BATCH
-from tui.planner.model_shape import ModelShape
+from tui.budget.kv_cache import DEFAULT_NUM_BATCH
+from tui.budget.model_shape import ModelShape
 
 # Ollama's fallback when an architecture has no formula: the graph is sized from the cache,
 # GQA × kv / 6 (llm/memory.go).

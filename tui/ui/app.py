@@ -17,7 +17,7 @@ from textual.worker import Worker, WorkerState
 from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, process_name, read_gpus
 from tui.config import Config
 from tui.doctor import run_checks
-from tui.gpu_view import GpuReading
+from tui.ui.gpu_view import GpuReading
 from tui.mail.events import (
     ActionApplied,
     ActionFailed,
@@ -30,7 +30,7 @@ from tui.mail.events import (
     VerdictReady,
 )
 from tui.mail.verdicts import SuggestedAction
-from tui.messages import (
+from tui.ui.messages import (
     GpuSampled,
     MailUpdate,
     PlanReady,
@@ -39,10 +39,10 @@ from tui.messages import (
     TranscriptUpdate,
 )
 from tui.paths import default_database, default_log_file
-from tui.plan_service import PlanOptions, make_plan
-from tui.planner.units import gib_to_bytes
-from tui.screens.pickers import ActionPicker, folder_prompt
-from tui.screens.plan_screen import PlanScreen
+from tui.planning.service import PlanOptions, make_plan
+from tui.budget.units import gib_to_bytes
+from tui.ui.screens.pickers import ActionPicker, folder_prompt
+from tui.ui.screens.plan_screen import PlanScreen
 from tui.transcripts.events import (
     AsrPaused,
     AsrResumed,
@@ -50,10 +50,10 @@ from tui.transcripts.events import (
     StepUnavailable,
     WorkerMemory,
 )
-from tui.widgets.gpu_panel import GpuPanel
-from tui.widgets.service_status import ServiceStatus
-from tui.widgets.transcript_pane import TranscriptPane
-from tui.widgets.triage_pane import MailRow, TriagePane
+from tui.ui.widgets.gpu_panel import GpuPanel
+from tui.ui.widgets.service_status import ServiceStatus
+from tui.ui.widgets.transcript_pane import TranscriptPane
+from tui.ui.widgets.triage_pane import MailRow, TriagePane
 
 log = logging.getLogger(__name__)
 

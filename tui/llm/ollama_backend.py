@@ -13,7 +13,7 @@ import httpx
 import ollama
 
 from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable, show_model
-from tui.mail.llm_backend import BackendStatus, BatchReply
+from tui.llm.protocol import BackendStatus, BatchReply
 
 
 class TriageModel:

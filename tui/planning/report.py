@@ -8,10 +8,10 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from tui.plan_service import PlanResult
-from tui.planner.budget import CardBudget
-from tui.planner.export import EngineExport
-from tui.planner.units import gib
+from tui.planning.service import PlanResult
+from tui.budget.plan import CardBudget
+from tui.budget.export import EngineExport
+from tui.budget.units import gib
 
 JSON_SCHEMA_VERSION = 1
 

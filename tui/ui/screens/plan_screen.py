@@ -8,8 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from tui.plan_report import plan_table
-from tui.plan_service import PlanResult
+from tui.planning.report import plan_table
+from tui.planning.service import PlanResult
 
 
 class PlanScreen(ModalScreen[None]):

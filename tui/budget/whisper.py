@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from tui.planner.units import MIB
+from tui.budget.units import MIB
 
 
 @dataclass(frozen=True)

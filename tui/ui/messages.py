@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.message import Message
 
 from tui.doctor import CheckResult
-from tui.gpu_view import GpuReading
-from tui.plan_service import PlanResult
+from tui.ui.gpu_view import GpuReading
+from tui.planning.service import PlanResult
 from tui.transcripts.events import Progress
 
 

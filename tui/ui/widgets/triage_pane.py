@@ -194,7 +194,7 @@ class TriagePane(Vertical, can_focus=True):
         return self.search_query.lower() in haystack
 
     def action_search(self) -> None:
-        from tui.screens.pickers import TextPrompt
+        from tui.ui.screens.pickers import TextPrompt
 
         def searched(query: str | None) -> None:
             if query:

@@ -12,8 +12,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import ProgressBar, RichLog, Static
 
-from tui.messages import TranscriptUpdate
-from tui.transcript_view import speaker_style, transcript_line
+from tui.ui.messages import TranscriptUpdate
+from tui.ui.transcript_view import speaker_style, transcript_line
 from tui.transcripts.events import (
     DuplicateSkipped,
     FileDone,
@@ -201,7 +201,7 @@ class TranscriptPane(Vertical, can_focus=True):
         return name, [self._line(segment) for segment in segments]
 
     def action_open(self) -> None:
-        from tui.screens.transcript_screen import TranscriptScreen
+        from tui.ui.screens.transcript_screen import TranscriptScreen
 
         name, lines = self.current_transcript()
         if lines:
@@ -222,7 +222,7 @@ class TranscriptPane(Vertical, can_focus=True):
         self.post_message(self.RetryFailed())
 
     def action_rename(self) -> None:
-        from tui.screens.pickers import TextPrompt
+        from tui.ui.screens.pickers import TextPrompt
 
         speakers = self.speakers()
         digest = self._current
