@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,6 @@ from tests.services.dovecot import DovecotServer
 from tests.services.ollama_server import FakeOllamaServer
 from tests.services.speech import Dialogue, two_speaker_dialogue
 from tests.services.triage_model import ScriptedTriageModel
-from tui.ui.app import make_app
 from tui.config import (
     BudgetConfig,
     Config,
@@ -26,6 +27,7 @@ from tui.config import (
     WhisperxConfig,
 )
 from tui.transcripts.store import FileState
+from tui.ui.app import make_app
 from tui.ui.widgets.transcript_pane import TranscriptPane
 from tui.ui.widgets.triage_pane import TriagePane
 
@@ -130,7 +132,7 @@ async def test_dropped_recording_streams_into_the_transcript_pane(
     app = make_app(dashboard_config, run_doctor=False)
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(TranscriptPane)
-        await until(pilot, lambda: app.watcher is not None)
+        await until(pilot, lambda: app.services.watcher is not None)
         dashboard_config.paths.drop_folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(dialogue.path, dashboard_config.paths.drop_folder / "standup.wav")
         await until(pilot, lambda: pane.lines.lines, timeout=60)
@@ -148,8 +150,22 @@ async def test_dropped_recording_streams_into_the_transcript_pane(
         assert isinstance(app.screen, TranscriptScreen)
         assert app.screen.transcript_lines and "standup" in app.screen.title_text
         await pilot.press("escape")
+        worker_pid = app.services.transcripts.worker.pid
+        assert worker_pid is not None and process_exists(worker_pid)  # the models are resident
         await pilot.press("q")
-    assert app.transcripts is None  # stopped cleanly on quit
+    # Quitting ended the WhisperX process (as the OS sees it) and joined every thread.
+    assert not process_exists(worker_pid)
+    assert app.stopped is not None and app.stopped.ok, app.stopped
+    pipeline_threads = {"transcript-pipeline", "drop-folder-watcher", "imap", "triage"}
+    assert not pipeline_threads & {thread.name for thread in threading.enumerate()}
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 async def test_keyboard_search_and_navigation(dashboard_config: Config,
@@ -221,18 +237,18 @@ async def test_failed_recordings_are_retried_with_x_once_the_cause_is_fixed(
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(TranscriptPane)
         status = pane.query_one("#transcript-status")
-        await until(pilot, lambda: app.watcher is not None)
+        await until(pilot, lambda: app.services.watcher is not None)
         dashboard_config.paths.drop_folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(dialogue.path, dashboard_config.paths.drop_folder / "retro.wav")
         await until(pilot, lambda: "retro.wav: failed" in str(status.render()), timeout=60)
-        assert app.transcripts is not None
-        [record] = app.transcripts.store.files()
+        assert app.services.transcripts is not None
+        [record] = app.services.transcripts.store.files()
         assert record.state is FileState.FAILED and record.error
         shutil.copytree(model, later)  # the user fixes the cause
         pane.focus()
         await pilot.press("x")
         await until(pilot, lambda: "retro.wav: done" in str(status.render()), timeout=60)
-        [record] = app.transcripts.store.files()
+        [record] = app.services.transcripts.store.files()
         assert (record.state, record.attempts, record.error) == (FileState.DONE, 1, None)
         assert "retrospective" in "\n".join(s.text for s in pane.lines.lines).lower()
         await pilot.press("x")  # nothing failed any more

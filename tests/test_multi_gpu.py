@@ -15,14 +15,13 @@ from tests.services.gpu_samples import (
     WHISPERX_PID,
     recorded_two_h100,
 )
-from tui.ui.app import TriageApp
+from tui.budget.placement import resolve_card
 from tui.config import Config, LlmConfig, OllamaConfig, PathsConfig, WhisperxConfig
 from tui.doctor import check_gpu
-from tui.ui.gpu_view import GpuReading, placement_warnings
-from tui.ui.messages import TranscriptUpdate
 from tui.planning.service import PlanOptions, make_plan
-from tui.budget.placement import resolve_card
 from tui.transcripts.events import WorkerMemory
+from tui.ui.app import TriageApp
+from tui.ui.gpu_view import GpuReading, placement_warnings
 from tui.ui.widgets.gpu_panel import GpuPanel
 
 CARD_0_UUID, CARD_1_UUID = (card.uuid for card in TWO_RTX_3090)
@@ -92,7 +91,7 @@ def make_app(config: Config, sample: object) -> TriageApp:
 
 async def panel_text(app: TriageApp, size: tuple[int, int] = (160, 48)) -> str:
     async with app.run_test(size=size) as pilot:
-        app.post_message(TranscriptUpdate(WorkerMemory(WHISPERX_PID, 0, 0, "cuda")))
+        app.receive(WorkerMemory(WHISPERX_PID, 0, 0, "cuda"))
         await app.workers.wait_for_complete()
         await pilot.pause(0.3)
         panel = app.query_one(GpuPanel)

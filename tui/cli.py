@@ -73,13 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check GPU, Ollama, IMAP, folders, models, ffmpeg")
     doctor.add_argument("--json", action="store_true")
 
-    from tui.transcripts.cli import add_transcribe_arguments
+    from tui.commands.transcribe import add_transcribe_arguments
 
     transcribe = sub.add_parser("transcribe", help="transcribe files once (whisperx-like flags)")
     add_transcribe_arguments(transcribe)
     sub.add_parser("watch", help="watch the drop folder headless (systemd, tmux)")
 
-    from tui.mail.cli import add_triage_arguments
+    from tui.commands.triage import add_triage_arguments
 
     triage = sub.add_parser("triage", help="fetch and triage mail once, or apply/undo one action")
     add_triage_arguments(triage)
@@ -113,9 +113,9 @@ def _validate_plan_arguments(args: argparse.Namespace) -> str | None:
 def _cmd_plan(args: argparse.Namespace, config) -> int:
     from rich.console import Console
 
+    from tui.budget.export import EXPORTERS
     from tui.planning.report import export_text, plan_table, plan_to_json
     from tui.planning.service import make_plan
-    from tui.budget.export import EXPORTERS
 
     result = make_plan(config, _plan_options(args))
     export = EXPORTERS[args.export](result.plan) if args.export else None
@@ -180,19 +180,19 @@ def _cmd_doctor(args: argparse.Namespace, config) -> int:
 
 
 def _cmd_transcribe(args: argparse.Namespace, config) -> int:
-    from tui.transcripts.cli import run_transcribe
+    from tui.commands.transcribe import run_transcribe
 
     return run_transcribe(config, args)
 
 
 def _cmd_watch(args: argparse.Namespace, config) -> int:
-    from tui.transcripts.cli import run_watch
+    from tui.commands.watch import run_watch
 
     return run_watch(config)
 
 
 def _cmd_triage(args: argparse.Namespace, config) -> int:
-    from tui.mail.cli import run_triage
+    from tui.commands.triage import run_triage
 
     return run_triage(config, args)
 
@@ -228,10 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     setup_logging(config.paths.log_file)
 
-    from tui.planning.model_source import ModelShapeUnavailable
-    from tui.planning.service import PlanUnsatisfiable
     from tui.budget.plan import PlanError
     from tui.budget.whisper import UnknownWhisperModel
+    from tui.planning.model_source import ModelShapeUnavailable
+    from tui.planning.service import PlanUnsatisfiable
 
     handlers = {"run": _cmd_run, "plan": _cmd_plan, "modelfile": _cmd_modelfile,
                 "doctor": _cmd_doctor, "transcribe": _cmd_transcribe, "watch": _cmd_watch,

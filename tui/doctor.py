@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
 from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
 from tui.adapters.imap_connect import ImapConnectError, connect_imap
@@ -24,20 +23,10 @@ from tui.adapters.ollama_models import (
     show_model,
 )
 from tui.adapters.whisper_models import hub_repo_for, locate_whisper_model
+from tui.budget.units import gib
+from tui.check_result import CheckResult
 from tui.config import Config
 from tui.planning.service import locate_card, whisperx_on_gpu
-from tui.budget.units import gib
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def check_gpu(config: Config,

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from tui.adapters.gguf_file import GgufReadError, shape_from_gguf
-from tui.planning.model_source import resolve_model_shape
-from tui.budget.plan import PlanRequest, plan_budget
 from tui.budget.kv_cache import estimate_kv_cache
+from tui.budget.plan import PlanRequest, plan_budget
 from tui.budget.units import GIB
+from tui.planning.model_source import resolve_model_shape
 
 BLOCKS, EMBED, HEADS, KV_HEADS, HEAD_DIM, VOCAB = 2, 64, 4, 2, 16, 50
 

@@ -16,7 +16,7 @@ from tests.services.triage_model import ScriptedTriageModel
 from tests.waiting import wait_until
 from tui.mail.events import BatchRetried, ImapStatus, MailArrived, TriageFailed, VerdictPreview
 from tui.mail.pipeline import MailPipeline
-from tui.mail.store import MailState
+from tui.mail.records import MailState
 from tui.mail.verdicts import SuggestedAction
 
 

@@ -16,7 +16,8 @@ from tests.services.triage_model import ScriptedTriageModel
 from tui.config import Config, LlmConfig, OpenAIConfig
 from tui.mail.events import BatchRetried, TriageStatus
 from tui.mail.pipeline import MailPipeline
-from tui.mail.store import MailState, MailStore
+from tui.mail.records import MailState
+from tui.mail.store import MailStore
 from tui.mail.verdicts import SuggestedAction
 
 SERVED = "mistralai/Devstral-Small-2507"

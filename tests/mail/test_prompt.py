@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tui.budget.tokens import estimate_tokens
 from tui.mail.prompt import (
     TRUNCATION_NOTE,
     PromptEmail,
@@ -12,7 +13,6 @@ from tui.mail.prompt import (
     prompt_tokens,
     render_email,
 )
-from tui.budget.tokens import estimate_tokens
 from tui.prompts import DEFAULT_TASK_PROMPT, TRIAGE_SYSTEM_PROMPT
 
 

@@ -9,7 +9,9 @@ from tests.conftest import IMAP_PASSWORD, IMAP_USER, run_cli
 from tests.services import mail_corpus
 from tests.services.dovecot import DovecotServer
 from tests.services.ollama_server import FakeOllamaServer
-from tui.mail.store import MailState, MailStore
+from tests.services.triage_model import ScriptedTriageModel
+from tui.mail.records import MailState
+from tui.mail.store import MailStore
 
 
 def write_config(tmp_path: Path, dovecot: DovecotServer, ollama: FakeOllamaServer) -> Path:
@@ -88,24 +90,28 @@ def test_no_account_is_a_clear_message(user_env: dict[str, str]) -> None:
     assert result.returncode == 1 and "no IMAP account configured" in result.stderr
 
 
-def test_restart_resumes_a_batch_in_flight(tmp_path: Path, dovecot: DovecotServer,
-                                           mail_config: object,
-                                           ollama_with_model: FakeOllamaServer) -> None:
-    from tui.mail.pipeline import MailPipeline
-
+def test_triage_once_resumes_a_batch_left_in_flight(
+        tmp_path: Path, user_env: dict[str, str], dovecot: DovecotServer,
+        ollama_server: FakeOllamaServer, triage_model: ScriptedTriageModel) -> None:
+    """A process that died mid-batch leaves mail `triaging`; the next `triage --once` (not only
+    the dashboard) sends it back to the model: both go through the one runtime."""
     dovecot.append(IMAP_USER, "INBOX", mail_corpus.plain_text())
+    config = write_config(tmp_path, dovecot, ollama_server)
+    env = {**user_env, "TRIAGE_TUI_IMAP_PASSWORD": IMAP_PASSWORD}
+    fetched = run_cli(["--config", str(config), "triage", "--once", "--json"], env)
+    assert fetched.returncode == 1  # fetched, but no model to triage with yet
     store = MailStore(tmp_path / "state.db")
-    first = MailPipeline(mail_config, store)  # type: ignore[arg-type]
-    first.sync_once()
     (message,) = store.messages()
-    store.set_state([message.key], MailState.TRIAGING)  # the process died mid-batch
-    store.close()
+    store.set_state([message.key], MailState.TRIAGING)  # a process died mid-batch
+    ollama_server.add_devstral_small("triage", parameters="num_ctx 8192\ntemperature 0.1")
+    ollama_server.default_reply = triage_model
 
-    store = MailStore(tmp_path / "state.db")
-    second = MailPipeline(mail_config, store)  # type: ignore[arg-type]
-    assert store.resume_unfinished() == [message.key]
-    second.check_model()
-    second.triage_pending()
+    again = run_cli(["--config", str(config), "triage", "--once", "--json"], env)
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert report["new"] == 0
+    (row,) = report["messages"]
+    assert row["state"] == "triaged" and row["action"]
     assert store.verdict(message.key) is not None
-    assert len(ollama_with_model.completions) == 1
+    assert len(ollama_server.completions) == 1
     store.close()

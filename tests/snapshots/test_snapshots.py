@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from tests.services.gpu_samples import NO_GPU, PROCESS_NAMES, RTX_3090, TWO_RTX_3090
-from tui.ui.app import TriageApp
+from tui.check_result import CheckResult
 from tui.config import BudgetConfig, Config, OllamaConfig, PathsConfig, WhisperxConfig
-from tui.doctor import CheckResult
 from tui.mail.events import MailArrived, VerdictReady
-from tui.mail.store import MailState, StoredMessage, StoredVerdict
-from tui.ui.messages import MailUpdate, ServicesChecked, TranscriptUpdate
+from tui.mail.records import MailState, StoredMessage, StoredVerdict
 from tui.transcripts.events import FileQueued, SegmentTranscribed, StageChanged, WorkerMemory
 from tui.transcripts.store import FileState, StoredSegment
+from tui.ui.app import TriageApp
+from tui.ui.messages import ServicesChecked
 
 
 def fixed_config(whisperx_gpu: str = "") -> Config:
@@ -61,8 +61,8 @@ async def feed_sample_data(pilot: Any) -> None:
          _verdict(4, "low", "spam", "none", "Suspicious request.", suspected=True)),
     ]
     for message, verdict in mails:
-        app.post_message(MailUpdate(MailArrived(message, message.key)))
-        app.post_message(MailUpdate(VerdictReady(message.key, verdict)))
+        app.receive(MailArrived(message, message.key))
+        app.receive(VerdictReady(message.key, verdict))
     app.post_message(ServicesChecked([
         CheckResult("GPU", True, "NVIDIA GeForce RTX 3090"),
         CheckResult("Ollama", True, "version 0.12.11"),
@@ -80,7 +80,7 @@ async def feed_sample_data(pilot: Any) -> None:
         events.append(SegmentTranscribed(digest, StoredSegment(index, start, start + 3.5, text,
                                                                speaker)))
     for event in events:
-        app.post_message(TranscriptUpdate(event))
+        app.receive(event)
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()

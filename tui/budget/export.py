@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from tui.budget.plan import Plan
 from tui.budget.cache_types import KvCacheType
 from tui.budget.placement import cuda_pinning
+from tui.budget.plan import Plan
 
 _VLLM_KV_DTYPE = {KvCacheType.F16: "auto", KvCacheType.Q8_0: "fp8", KvCacheType.Q4_0: "fp8"}
 _TRTLLM_KV_DTYPE = {KvCacheType.F16: "auto", KvCacheType.Q8_0: "fp8", KvCacheType.Q4_0: "fp8"}

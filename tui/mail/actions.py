@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from tui.mail.imap_mailbox import ImapMailbox, MailboxError
-from tui.mail.store import MailStore, StoredMessage
+from tui.mail.records import StoredMessage
+from tui.mail.store import MailStore
 from tui.mail.verdicts import SuggestedAction
 
 _FLAG_FOR = {SuggestedAction.FLAG: "\\Flagged", SuggestedAction.MARK_READ: "\\Seen"}

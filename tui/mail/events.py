@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tui.mail.store import StoredMessage, StoredVerdict
+from tui.mail.records import StoredMessage, StoredVerdict
 from tui.mail.verdicts import Verdict
 
 

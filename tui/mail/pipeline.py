@@ -19,7 +19,9 @@ import imapclient
 from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
 from tui.adapters.imap_connect import ImapConnectError
 from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable
+from tui.budget.tokens import estimate_tokens
 from tui.config import Config
+from tui.llm import PromptTooLong, TriageBackend, make_backend
 from tui.mail.actions import ActionError, apply_action, undo_last_action
 from tui.mail.batching import ItemTooLarge, TokenCalibration, plan_batches, split_batch
 from tui.mail.events import (
@@ -35,7 +37,6 @@ from tui.mail.events import (
     VerdictReady,
 )
 from tui.mail.imap_mailbox import ImapMailbox, MailboxError
-from tui.llm import PromptTooLong, TriageBackend, make_backend
 from tui.mail.prompt import (
     PromptEmail,
     build_messages,
@@ -43,7 +44,8 @@ from tui.mail.prompt import (
     prompt_tokens,
     render_email,
 )
-from tui.mail.store import MailState, MailStore, StoredMessage
+from tui.mail.records import MailState, StoredMessage
+from tui.mail.store import MailStore
 from tui.mail.sync import SyncResult, sync_folder
 from tui.mail.verdicts import (
     ReplyProblem,
@@ -53,7 +55,6 @@ from tui.mail.verdicts import (
     parse_reply,
     verdict_format_schema,
 )
-from tui.budget.tokens import estimate_tokens
 from tui.subscribers import Listener, Subscribers
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class MailPipeline:
         self._stopping = threading.Event()
         self._new_mail = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._started_threads: list[threading.Thread] = []
         self._action_lock = threading.Lock()
         self._action_mailbox: ImapMailbox | None = None
         self._idle_mailbox: ImapMailbox | None = None
@@ -389,8 +391,22 @@ class MailPipeline:
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    def resume(self) -> list[int]:
+        """Mail left `triaging` by a run that stopped mid-batch goes back to the queue."""
+        return self.store.resume_unfinished()
+
+    def stored_events(self) -> list[object]:
+        """What the store already holds, as the events that produced it, for a view that
+        starts from the stored state."""
+        events: list[object] = []
+        for message in self.store.messages():
+            events.append(MailArrived(message, message.key))
+            verdict = self.store.verdict(message.key)
+            if verdict is not None:
+                events.append(VerdictReady(message.key, verdict))
+        return events
+
     def start(self) -> None:
-        self.store.resume_unfinished()
         if not self.config.imap.enabled:
             self._publish(ImapStatus("not-configured", "set [imap] host and username"))
         else:
@@ -400,6 +416,7 @@ class MailPipeline:
                                               daemon=True))
         for thread in self._threads:
             thread.start()
+        self._started_threads.extend(self._threads)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -411,3 +428,7 @@ class MailPipeline:
             if self._action_mailbox is not None:
                 self._action_mailbox.close()
                 self._action_mailbox = None
+
+    def live_threads(self) -> list[str]:
+        """Threads this pipeline started that still run (none once `stop` returned)."""
+        return [thread.name for thread in self._started_threads if thread.is_alive()]

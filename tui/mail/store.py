@@ -10,71 +10,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from tui.adapters.sqlite_store import SqliteStore
-
-
-class MailState(str, Enum):
-    NEW = "new"              # fetched, waiting for triage
-    TRIAGING = "triaging"    # in a batch sent to the model
-    TRIAGED = "triaged"      # has a verdict, waiting for the user
-    FAILED = "failed"        # the model could not give a valid verdict; raw reply kept
-    DECIDED = "decided"      # the user accepted or overrode; action applied
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    key: int
-    message_id: str
-    folder: str
-    uidvalidity: int
-    uid: int
-    sender: str
-    subject: str
-    date: str
-    body: str
-    attachments: tuple[str, ...]
-    truncated: bool
-    problems: tuple[str, ...]
-    state: MailState
-    attempts: int
-    last_error: str | None
-    raw_reply: str | None
-
-    @property
-    def prompt_id(self) -> str:
-        """The short id the model sees (and must echo back) for this message."""
-        return f"m{self.key}"
-
-
-@dataclass(frozen=True)
-class StoredVerdict:
-    key: int
-    priority: str
-    category: str
-    action: str
-    folder: str | None
-    summary: str
-    reason: str
-    injection_suspected: bool
-    injection_signals: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class AppliedAction:
-    action_id: int
-    key: int
-    action: str
-    folder: str | None
-    source: str
-    undo: dict[str, Any]
-    applied_at: float
-    undone_at: float | None
-
+from tui.mail.records import AppliedAction, MailState, StoredMessage, StoredVerdict
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sync_state (

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from tui.mail.imap_mailbox import FetchedMessage, ImapMailbox
 from tui.mail.parsing import parse_email
-from tui.mail.store import MailStore, StoredMessage
+from tui.mail.records import StoredMessage
+from tui.mail.store import MailStore
 
 log = logging.getLogger(__name__)
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from tui.planning.service import PlanResult
-from tui.budget.plan import CardBudget
 from tui.budget.export import EngineExport
+from tui.budget.plan import CardBudget
 from tui.budget.units import gib
+
+if TYPE_CHECKING:
+    from tui.planning.service import PlanResult
 
 JSON_SCHEMA_VERSION = 1
 

@@ -69,6 +69,7 @@ class TranscriptPipeline:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
+        self._started_threads: list[threading.Thread] = []
 
     # -- subscribers ------------------------------------------------------------------
 
@@ -299,6 +300,7 @@ class TranscriptPipeline:
         self._thread = threading.Thread(target=self._run, name="transcript-pipeline",
                                         daemon=True)
         self._thread.start()
+        self._started_threads.append(self._thread)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -327,3 +329,7 @@ class TranscriptPipeline:
             self._thread.join(timeout=10)
             self._thread = None
         self.worker.stop()
+
+    def live_threads(self) -> list[str]:
+        """Threads this pipeline started that still run (none once `stop` returned)."""
+        return [thread.name for thread in self._started_threads if thread.is_alive()]

@@ -57,6 +57,7 @@ class DropFolderWatcher:
         self._pending: set[Path] = set()
         self._taken: dict[Path, tuple[int, int]] = {}
         self._lock = threading.Lock()
+        self._started_threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._observer: Observer | PollingObserver | None = None
         self._thread: threading.Thread | None = None
@@ -131,6 +132,7 @@ class DropFolderWatcher:
             observer.start()
             self.using_polling = True
         self._observer = observer
+        self._started_threads.append(observer)
 
     def start(self) -> None:
         self._stop.clear()
@@ -140,6 +142,7 @@ class DropFolderWatcher:
         self._thread = threading.Thread(target=self._run, name="drop-folder-watcher",
                                         daemon=True)
         self._thread.start()
+        self._started_threads.append(self._thread)
         log.info("watching %s (%s)", self.folder,
                  "polling" if self.using_polling else "events")
 
@@ -160,3 +163,7 @@ class DropFolderWatcher:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def live_threads(self) -> list[str]:
+        """Threads this watcher started that still run (none once `stop` returned)."""
+        return [thread.name for thread in self._started_threads if thread.is_alive()]

@@ -1,30 +1,32 @@
-"""Messages that carry pipeline and adapter results to the widgets."""
+"""Messages that carry adapter results and pipeline events to the widgets."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from tui.doctor import CheckResult
+from tui.check_result import CheckResult
 from tui.ui.gpu_view import GpuReading
-from tui.planning.service import PlanResult
-from tui.transcripts.events import Progress
+
+if TYPE_CHECKING:
+    from tui.planning.service import PlanResult
 
 
 class ServicesChecked(Message):
+    """The start-up checks (`triage-tui doctor`'s) came back."""
+
     def __init__(self, results: list[CheckResult]) -> None:
         self.results = results
         super().__init__()
 
 
 class GpuSampled(Message, bubble=False):
-    """A new NVML reading; frequent, so a newer one replaces one still queued."""
+    """A new NVML reading (the next poll is armed only once this one is shown)."""
 
     def __init__(self, reading: GpuReading) -> None:
         self.reading = reading
         super().__init__()
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, GpuSampled)
 
 
 class PlanReady(Message):
@@ -34,30 +36,6 @@ class PlanReady(Message):
         super().__init__()
 
 
-class TranscriptUpdate(Message, bubble=False):
-    """An event from the transcript pipeline; progress ticks of one file collapse."""
-
-    def __init__(self, event: object) -> None:
-        self.event = event
-        super().__init__()
-
-    def can_replace(self, message: Message) -> bool:
-        return (isinstance(self.event, Progress) and isinstance(message, TranscriptUpdate)
-                and isinstance(message.event, Progress)
-                and message.event.content_hash == self.event.content_hash)
-
-
-class MailUpdate(Message, bubble=False):
-    def __init__(self, event: object) -> None:
-        self.event = event
-        super().__init__()
-
-
-class ServiceState(Message, bubble=False):
-    """A live status line for one service (watcher, IMAP, Ollama)."""
-
-    def __init__(self, name: str, ok: bool, detail: str) -> None:
-        self.name = name
-        self.ok = ok
-        self.detail = detail
-        super().__init__()
+class EventsArrived(Message, bubble=False):
+    """Pipeline events are waiting in the app's inbox: one message per burst, however many
+    events it holds, so thousands of segments never queue thousands of messages."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -9,7 +11,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from tui.planning.report import plan_table
-from tui.planning.service import PlanResult
+
+if TYPE_CHECKING:
+    from tui.planning.service import PlanResult
 
 
 class PlanScreen(ModalScreen[None]):

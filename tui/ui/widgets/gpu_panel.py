@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from tui.budget.plan import CardBudget, Plan
+from tui.transcripts.events import WorkerMemory
 from tui.ui.gpu_view import (
     GpuReading,
     bar_cells,
@@ -14,8 +18,9 @@ from tui.ui.gpu_view import (
     placement_warnings,
     process_shares,
 )
-from tui.planning.service import PlanResult
-from tui.budget.plan import CardBudget, Plan
+
+if TYPE_CHECKING:
+    from tui.planning.service import PlanResult
 
 SEGMENT_STYLES = {
     "weights": "on dark_blue",
@@ -50,6 +55,11 @@ class GpuPanel(Static):
         self.warn_headroom_bytes = warn_headroom_bytes
         self.whisperx_pids: set[int] = set()
         self.process_names: dict[int, str] = {}
+
+    def apply(self, event: object) -> None:
+        """The WhisperX worker reported its pid: its share is labelled as WhisperX's."""
+        if isinstance(event, WorkerMemory):
+            self.whisperx_pids.add(event.pid)
 
     def watch_plan(self, result: PlanResult | None) -> None:
         self.set_class(result is not None and len(result.plan.cards) > 1, "-several-cards")

@@ -5,10 +5,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.doctor import CheckResult
+from tui.check_result import CheckResult
+from tui.mail.events import ImapStatus, TriageStatus
+from tui.runtime import ServiceStarted
+from tui.transcripts.events import AsrPaused, AsrResumed
 
 _SHORT_NAMES = {"LLM model": "model", "Drop folder": "drop", "WhisperX model": "whisper"}
 SHORT_DETAIL_CHARS = 32
+_IMAP_USABLE = ("connected", "idle", "polling")
 
 
 def short_detail(detail: str) -> str:
@@ -26,6 +30,7 @@ class ServiceStatus(Static):
         # Not usable now, but recovering by itself (shown whole, in yellow: no fix to give).
         self.retrying: set[str] = set()
         self.checked = False
+        self._watcher_detail = ""
 
     def set_checks(self, results: list[CheckResult]) -> None:
         for result in results:
@@ -42,6 +47,26 @@ class ServiceStatus(Static):
         else:
             self.retrying.discard(name)
         self.refresh()
+
+    def apply(self, event: object) -> None:
+        """A pipeline event that changes a service's live state; others are ignored."""
+        if isinstance(event, ServiceStarted):
+            if event.name == "watcher" and event.ok:
+                self._watcher_detail = event.detail
+            if not (event.name == "IMAP" and event.ok):  # IMAP says more once it connects
+                self.set_live(event.name, event.ok, event.detail)
+        elif isinstance(event, ImapStatus):
+            detail = event.state if not event.retry_in else \
+                f"{event.state} in {event.retry_in:.0f}s"
+            self.set_live("IMAP", event.state in _IMAP_USABLE, detail)
+        elif isinstance(event, TriageStatus):
+            ok = event.state in ("ready", "working")
+            self.set_live(event.backend, ok, event.detail if ok else
+                          f"{event.detail} → {event.fix}")
+        elif isinstance(event, AsrPaused):
+            self.set_live("watcher", False, event.status_text, retrying=True)
+        elif isinstance(event, AsrResumed):
+            self.set_live("watcher", True, self._watcher_detail)
 
     def render(self) -> Text:
         if not self.checked and not self.statuses:

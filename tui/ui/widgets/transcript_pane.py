@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import logging
 from pathlib import Path
 
 from rich.text import Text
@@ -12,9 +12,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import ProgressBar, RichLog, Static
 
-from tui.ui.messages import TranscriptUpdate
-from tui.ui.transcript_view import speaker_style, transcript_line
 from tui.transcripts.events import (
+    BatchSizeReduced,
     DuplicateSkipped,
     FileDone,
     FileFailed,
@@ -23,8 +22,12 @@ from tui.transcripts.events import (
     SegmentsRefined,
     SegmentTranscribed,
     StageChanged,
+    StepUnavailable,
 )
 from tui.transcripts.store import StoredSegment
+from tui.ui.transcript_view import speaker_style, transcript_line
+
+log = logging.getLogger(__name__)
 
 MAX_LINES = 2000
 # Lines arriving in a burst are written together at most this often: rendering each one as
@@ -55,9 +58,6 @@ class TranscriptPane(Vertical, can_focus=True):
             self.name = name
             super().__init__()
 
-    class InboxReady(Message, bubble=False):
-        """Events are waiting in the pane's inbox (one message per burst, not per event)."""
-
     def __init__(self, drop_folder: Path, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.drop_folder = drop_folder
@@ -69,9 +69,6 @@ class TranscriptPane(Vertical, can_focus=True):
         self._current: str | None = None
         self._pending: list[StoredSegment] = []
         self._flush_scheduled = False
-        self._inbox: list[object] = []
-        self._inbox_lock = threading.Lock()
-        self._inbox_posted = False
 
     def compose(self) -> ComposeResult:
         yield Static(f"waiting for recordings in {self.drop_folder}", id="transcript-status")
@@ -125,28 +122,19 @@ class TranscriptPane(Vertical, can_focus=True):
     def _status(self, text: str) -> None:
         self.query_one("#transcript-status", Static).update(text)
 
-    def submit(self, event: object) -> None:
-        """Hand over a pipeline event from any thread. A burst of thousands of segments
-        becomes one message, so the event loop stays free for key presses."""
-        with self._inbox_lock:
-            self._inbox.append(event)
-            if self._inbox_posted:
-                return
-            self._inbox_posted = True
-        self.post_message(self.InboxReady())
-
-    def on_transcript_pane_inbox_ready(self, _: InboxReady) -> None:
-        with self._inbox_lock:
-            events, self._inbox = self._inbox, []
-            self._inbox_posted = False
-        for event in events:
-            self.apply(event)
-
-    def on_transcript_update(self, message: TranscriptUpdate) -> None:
-        self.apply(message.event)
-
     def apply(self, event: object) -> None:
+        """A transcript pipeline event; others are ignored. Segment lines are written in
+        batches (see FLUSH_SECONDS), so a burst of thousands costs one repaint."""
         digest = getattr(event, "content_hash", "")
+        if isinstance(event, StepUnavailable):
+            log.warning("%s (fix: %s)", event.reason, event.fix)
+            self.app.notify(f"{event.reason}\nfix: {event.fix}", severity="warning", timeout=15)
+            return
+        if isinstance(event, BatchSizeReduced):
+            weights = f", {event.compute_type} weights" if event.compute_type else ""
+            self.app.notify(f"{event.reason}: batch size {event.batch_size}{weights}",
+                            severity="warning", timeout=10)
+            return
         if isinstance(event, FileQueued):
             self._files[digest] = (Path(event.path).name, "queued")
         elif isinstance(event, DuplicateSkipped):
@@ -179,6 +167,8 @@ class TranscriptPane(Vertical, can_focus=True):
             name = self._files.get(digest, (digest[:12], ""))[0]
             self._files[digest] = (name, "failed")
             self._status(f"{name}: failed: {event.reason}")
+        else:
+            return  # not a transcript event: nothing changed here
         if not isinstance(event, (SegmentTranscribed, SegmentsRefined, Progress)):
             self._render_queue()  # the queue list changes with files, not with lines
 
@@ -235,6 +225,7 @@ class TranscriptPane(Vertical, can_focus=True):
                 return
             speaker, name = (part.strip() for part in answer.split("=", 1))
             if speaker in speakers and name:
+                self.set_speaker_name(speaker, name)
                 self.post_message(self.RenameSpeaker(digest, speaker, name))
             else:
                 self.app.notify(f"unknown speaker {speaker!r}; one of {', '.join(speakers)}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -11,7 +12,17 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from tui.mail.store import StoredMessage, StoredVerdict
+from tui.mail.events import (
+    ActionApplied,
+    ActionFailed,
+    ActionUndone,
+    MailArrived,
+    TriageFailed,
+    VerdictPreview,
+    VerdictReady,
+)
+from tui.mail.records import StoredMessage, StoredVerdict
+from tui.mail.verdicts import SuggestedAction
 
 PRIORITY_STYLES = {"urgent": "bold red", "high": "yellow", "normal": "", "low": "dim"}
 PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
@@ -27,13 +38,13 @@ class MailRow:
 
 class TriagePane(Vertical, can_focus=True):
     BINDINGS = [
-        Binding("a", "command('accept')", "Accept", id="accept"),
-        Binding("o", "command('override')", "Override", id="override"),
-        Binding("f", "command('flag')", "Flag", id="flag"),
-        Binding("r", "command('mark_read')", "Read", id="mark_read"),
-        Binding("m", "command('move')", "Move", id="move"),
-        Binding("u", "command('undo')", "Undo", id="undo"),
-        Binding("t", "command('retriage')", "Re-triage", id="retriage"),
+        Binding("a", "accept", "Accept", id="accept"),
+        Binding("o", "override", "Override", id="override"),
+        Binding("f", "decide('flag')", "Flag", id="flag"),
+        Binding("r", "decide('mark_read')", "Read", id="mark_read"),
+        Binding("m", "move_to_folder", "Move", id="move"),
+        Binding("u", "undo", "Undo", id="undo"),
+        Binding("t", "retriage", "Re-triage", id="retriage"),
         Binding("space", "toggle_mark", "Mark", id="mark"),
         Binding("s", "sort", "Sort", show=False, id="sort"),
         Binding("j", "move(1)", "Down", show=False, id="triage.down"),
@@ -45,16 +56,42 @@ class TriagePane(Vertical, can_focus=True):
         Binding("N", "search_step(-1)", "Previous match", show=False, id="search.previous"),
     ]
 
-    class Command(Message):
-        """The user asked for an action on these mails (the app talks to the pipeline)."""
+    # What the user asked for; the app carries each out on the mail pipeline.
 
-        def __init__(self, command: str, keys: list[int]) -> None:
-            self.command = command
+    class Accept(Message):
+        """Apply the suggested action to these mails."""
+
+        def __init__(self, keys: list[int]) -> None:
             self.keys = keys
             super().__init__()
 
-    def __init__(self, **kwargs: object) -> None:
+    class Undo(Message):
+        """Undo the last action on these mails."""
+
+        def __init__(self, keys: list[int]) -> None:
+            self.keys = keys
+            super().__init__()
+
+    class Retriage(Message):
+        """Send these mails back to the model."""
+
+        def __init__(self, keys: list[int]) -> None:
+            self.keys = keys
+            super().__init__()
+
+    class Decide(Message):
+        """Apply the user's own choice of action (and folder, for a move)."""
+
+        def __init__(self, keys: list[int], action: SuggestedAction,
+                     folder: str | None = None) -> None:
+            self.keys = keys
+            self.action = action
+            self.folder = folder
+            super().__init__()
+
+    def __init__(self, *, archive_folder: str = "Archive", **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.archive_folder = archive_folder
         self.border_title = "Triage"
         self.rows: dict[int, MailRow] = {}
         self.marked: set[int] = set()
@@ -107,6 +144,34 @@ class TriagePane(Vertical, can_focus=True):
         if self.selected_key == key:
             self._show_detail(key)
 
+    def apply(self, event: object) -> None:
+        """A mail pipeline event; others are ignored."""
+        if isinstance(event, MailArrived):
+            self.upsert(MailRow(event.message, state=event.message.state.value))
+        elif isinstance(event, VerdictPreview):
+            row = self.rows.get(event.key)
+            if row is not None:
+                row.generating = True
+                self.upsert(row)
+        elif isinstance(event, VerdictReady):
+            row = self.rows.get(event.key)
+            if row is not None:
+                row.verdict, row.generating = event.verdict, False
+                if row.state in ("new", "triaging", "failed"):
+                    row.state = "triaged"
+                self.upsert(row)
+        elif isinstance(event, TriageFailed):
+            for key in event.keys:
+                self.set_state(key, "failed")
+        elif isinstance(event, ActionApplied):
+            self.set_state(event.key, f"✓ {event.action}")
+        elif isinstance(event, ActionUndone):
+            self.set_state(event.key, "triaged")
+            self.app.notify(f"m{event.key}: {event.action} undone")
+        elif isinstance(event, ActionFailed):
+            self.app.notify(f"m{event.key}: {event.action} failed: {event.reason}",
+                            severity="error", timeout=10)
+
     def set_state(self, key: int, state: str) -> None:
         row = self.rows.get(key)
         if row is not None:
@@ -149,10 +214,44 @@ class TriagePane(Vertical, can_focus=True):
         key = self.selected_key
         return [key] if key is not None else []
 
-    def action_command(self, command: str) -> None:
+    def _send(self, make: Callable[[list[int]], Message]) -> None:
+        """Post the command for the marked mails (or the selected one); marks are spent."""
         keys = self._target_keys()
         if keys:
-            self.post_message(self.Command(command, keys))
+            self.clear_marks()
+            self.post_message(make(keys))
+
+    def action_accept(self) -> None:
+        self._send(self.Accept)
+
+    def action_undo(self) -> None:
+        self._send(self.Undo)
+
+    def action_retriage(self) -> None:
+        self._send(self.Retriage)
+
+    def action_decide(self, action: str) -> None:
+        self._send(lambda keys: self.Decide(keys, SuggestedAction(action)))
+
+    def action_move_to_folder(self) -> None:
+        from tui.ui.screens.pickers import folder_prompt
+
+        def chosen(folder: str | None) -> None:
+            if folder:
+                self._send(lambda keys: self.Decide(keys, SuggestedAction.MOVE, folder))
+
+        self.app.push_screen(folder_prompt(self.archive_folder), chosen)
+
+    def action_override(self) -> None:
+        from tui.ui.screens.pickers import ActionPicker
+
+        def picked(action: SuggestedAction | None) -> None:
+            if action is SuggestedAction.MOVE:
+                self.action_move_to_folder()
+            elif action is not None:
+                self._send(lambda keys: self.Decide(keys, action))
+
+        self.app.push_screen(ActionPicker(), picked)
 
     def clear_marks(self) -> None:
         marked, self.marked = self.marked, set()

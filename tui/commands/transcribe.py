@@ -1,4 +1,4 @@
-"""`triage-tui transcribe` (one shot, whisperx-like flags) and `triage-tui watch` (headless)."""
+"""`triage-tui transcribe`: transcribe files once, with the whisperx CLI's flags."""
 
 from __future__ import annotations
 
@@ -6,15 +6,12 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 from tui.config import Config
-from tui.paths import default_database, default_log_file
 from tui.transcripts.backoff import display_url
 from tui.transcripts.events import (
     AsrPaused,
@@ -141,9 +138,8 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as ProgressDisplay
 
-    from tui.transcripts.engine import WhisperxWorker
-    from tui.transcripts.pipeline import TranscriptPipeline
-    from tui.transcripts.store import FileState, TranscriptStore
+    from tui.runtime import Services
+    from tui.transcripts.store import FileState
 
     options = options_from_args(config, args)
     _export_token(options, args.hf_token)
@@ -155,11 +151,12 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="triage-tui-transcribe-") as scratch:
-        store = TranscriptStore(Path(scratch) / "state.db")
-        # The worker's own chatter (whisperx, pyannote, ffmpeg) goes to the log file.
-        log_path = str(config.paths.log_file or default_log_file())
-        pipeline = TranscriptPipeline(store, options, output_dir,
-                                      WhisperxWorker(options, log_path=log_path))
+        # Like the whisperx CLI, a one-shot run keeps no queue: its state lives in a scratch
+        # database. The worker's own chatter (whisperx, pyannote, ffmpeg) goes to the log.
+        services = Services(config, database=Path(scratch) / "state.db",
+                            transcribe_options=options, output_dir=output_dir)
+        pipeline = services.open_transcripts()
+        store = pipeline.store
         paths_by_hash: dict[str, str] = {}
         waiting: list[AsrPaused] = []
         with ProgressDisplay(TextColumn("{task.description}"), BarColumn(),
@@ -206,7 +203,7 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
             try:
                 outcomes = pipeline.drain(wait_for_server=max(0.0, args.remote_wait))
             finally:
-                pipeline.stop()
+                pipeline.stop()  # the worker goes; the store stays open for the report
         for outcome in outcomes:
             record = store.get(outcome.content_hash)
             entry: dict[str, Any] = {"file": paths_by_hash.get(outcome.content_hash),
@@ -227,7 +224,7 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
                     "content_hash": record.content_hash, "state": "retry-later",
                     "error": (f"remote ASR {last.problem} ({last.url}): {last.reason}"
                               if last else record.detail)}
-        store.close()
+        services.stop()
     final = [entry for entry in results.values()]
     if args.json:
         print(json.dumps(final, indent=2))
@@ -253,44 +250,3 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
     if not final or "failed" in states:
         return 1
     return EXIT_RETRY_LATER if "retry-later" in states else 0
-
-
-def run_watch(config: Config) -> int:
-    """Headless watcher for systemd or tmux: progress goes to stderr and the log file."""
-    from tui.transcripts.engine import WhisperxWorker
-    from tui.transcripts.pipeline import TranscriptPipeline
-    from tui.transcripts.store import TranscriptStore
-    from tui.transcripts.watcher import DropFolderWatcher
-
-    console = logging.StreamHandler(sys.stderr)
-    console.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    logging.getLogger("tui").addHandler(console)
-    options = TranscribeOptions.from_config(config.whisperx)
-    store = TranscriptStore(config.paths.database or default_database())
-    log_path = str(config.paths.log_file or default_log_file())
-    pipeline = TranscriptPipeline(
-        store, options, config.paths.output_dir,
-        WhisperxWorker(options, config.whisperx.idle_unload_seconds, log_path=log_path))
-
-    def report(event: object) -> None:
-        if isinstance(event, StepUnavailable):
-            log.warning("%s (fix: %s)", event.reason, event.fix)
-
-    pipeline.subscribe(report)
-    watcher = DropFolderWatcher(config.paths.drop_folder, config.whisperx.file_patterns,
-                                pipeline.add_file, recursive=config.whisperx.recursive,
-                                stable_seconds=config.whisperx.stable_seconds)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    pipeline.start()
-    watcher.start()
-    log.info("watching %s; outputs to %s; Ctrl-C stops", config.paths.drop_folder,
-             config.paths.output_dir)
-    try:
-        stop.wait()
-    finally:
-        watcher.stop()
-        pipeline.stop()
-        store.close()
-    return 0

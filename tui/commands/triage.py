@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 from tui.config import Config
-from tui.paths import default_database
 
 
 def add_triage_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,16 +31,17 @@ def _key(text: str) -> int:
 def run_triage(config: Config, args: argparse.Namespace) -> int:
     from tui.adapters.credentials import CredentialsMissing
     from tui.mail.events import ActionFailed, BatchRetried, TriageFailed
-    from tui.mail.pipeline import MailPipeline
-    from tui.mail.store import MailState, MailStore
+    from tui.mail.records import MailState
     from tui.mail.verdicts import SuggestedAction
+    from tui.runtime import Services
 
     if not config.imap.enabled:
         print("triage-tui triage: no IMAP account configured: set [imap] host and username",
               file=sys.stderr)
         return 1
-    store = MailStore(config.paths.database or default_database())
-    pipeline = MailPipeline(config, store)
+    services = Services(config)
+    pipeline = services.open_mail()  # mail left mid-batch by any earlier run is queued again
+    store = pipeline.store
     problems: list[str] = []
     pipeline.subscribe(lambda e: problems.append(e.reason)
                        if isinstance(e, (ActionFailed, TriageFailed, BatchRetried)) else None)
@@ -99,5 +99,4 @@ def run_triage(config: Config, args: argparse.Namespace) -> int:
                       f"{row.get('action', row['state']):10} {row['subject'][:50]}{flag}")
         return 0 if model_ok else 1
     finally:
-        pipeline.stop()
-        store.close()
+        services.stop()

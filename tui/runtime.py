@@ -1,0 +1,215 @@
+"""One runtime for the dashboard and every headless command.
+
+`Services` opens the state database, builds the transcript pipeline (its WhisperX worker
+process and the drop-folder watcher) and the mail pipeline, resumes what an earlier run left
+unfinished, and stops everything in order. The dashboard (`tui.ui.app`), `triage-tui watch`,
+`triage-tui triage` and `triage-tui transcribe` all go through it, so each resumes the same
+work the same way and nothing builds a pipeline twice.
+
+Nothing here imports Textual: events reach whoever listens (the dashboard posts them to its
+widgets as messages; the headless commands print or log them).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from tui.config import Config
+from tui.paths import default_database, default_log_file
+
+if TYPE_CHECKING:
+    from tui.llm import TriageBackend
+    from tui.mail.pipeline import MailPipeline
+    from tui.transcripts.options import TranscribeOptions
+    from tui.transcripts.pipeline import TranscriptPipeline
+    from tui.transcripts.watcher import DropFolderWatcher
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[object], None]
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServiceStarted:
+    """A service came up (ok) or could not start (the reason in `detail`)."""
+
+    name: str      # "watcher" or "IMAP"
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class StoppedCleanly:
+    """What `Services.stop` found: every thread joined and the worker process gone."""
+
+    threads_alive: tuple[str, ...]
+    worker_alive: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.threads_alive and not self.worker_alive
+
+
+class Services:
+    """The stores, pipelines and watcher of one process, built once and stopped together.
+
+    Construction does no I/O; `open_*` builds a pipeline and resumes its unfinished work,
+    `start_*` also starts its threads (and the watcher) for long-running use.
+    """
+
+    def __init__(self, config: Config, *, database: Path | None = None,
+                 transcribe_options: TranscribeOptions | None = None,
+                 output_dir: Path | None = None,
+                 triage_backend: TriageBackend | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        self.config = config
+        self.database = database or config.paths.database or default_database()
+        self.log_path = str(config.paths.log_file or default_log_file())
+        self._transcribe_options = transcribe_options
+        self.output_dir = (output_dir or config.paths.output_dir).expanduser()
+        self._triage_backend = triage_backend
+        self._ssl_context = ssl_context
+        self.transcripts: TranscriptPipeline | None = None
+        self.watcher: DropFolderWatcher | None = None
+        self.mail: MailPipeline | None = None
+        self._stores: list[_Closable] = []
+
+    # -- transcripts ----------------------------------------------------------------------
+
+    @property
+    def transcribe_options(self) -> TranscribeOptions:
+        if self._transcribe_options is None:
+            from tui.transcripts.options import TranscribeOptions
+
+            self._transcribe_options = TranscribeOptions.from_config(self.config.whisperx)
+        return self._transcribe_options
+
+    def open_transcripts(self) -> TranscriptPipeline:
+        """The transcript pipeline on the state database; files left in flight by an
+        earlier run are queued again."""
+        if self.transcripts is not None:
+            return self.transcripts
+        from tui.transcripts.engine import WhisperxWorker
+        from tui.transcripts.pipeline import TranscriptPipeline
+        from tui.transcripts.store import TranscriptStore
+
+        store = TranscriptStore(self.database)
+        self._stores.append(store)
+        options = self.transcribe_options
+        worker = WhisperxWorker(options, self.config.whisperx.idle_unload_seconds,
+                                log_path=self.log_path)
+        self.transcripts = TranscriptPipeline(store, options, self.output_dir, worker)
+        return self.transcripts
+
+    def start_transcripts(self, listener: Listener, *, watch: bool = True) -> ServiceStarted:
+        """Open, resume and run the transcript pipeline; with `watch`, the drop folder too.
+        A folder or database that cannot be used is reported, never raised."""
+        try:
+            pipeline = self.open_transcripts()
+            pipeline.subscribe(listener)
+            pipeline.start()
+            if not watch:
+                return self._started(listener, ServiceStarted("watcher", True, "queue only"))
+            from tui.transcripts.watcher import DropFolderWatcher
+
+            whisperx = self.config.whisperx
+            watcher = DropFolderWatcher(self.config.paths.drop_folder, whisperx.file_patterns,
+                                        pipeline.add_file, recursive=whisperx.recursive,
+                                        stable_seconds=whisperx.stable_seconds)
+            watcher.start()
+            self.watcher = watcher
+        except Exception as error:  # a broken drop folder or database: say so, keep going
+            log.exception("transcript pipeline failed to start")
+            return self._started(listener, ServiceStarted("watcher", False, str(error)))
+        return self._started(listener, ServiceStarted("watcher", True, self.watcher_detail))
+
+    @property
+    def watcher_detail(self) -> str:
+        """How recordings are found and transcribed, for the status line."""
+        mode = "polling" if self.watcher is not None and self.watcher.using_polling \
+            else "watching"
+        options = self.transcribe_options
+        asr = ("WhisperX" if options.asr_backend == "whisperx"
+               else f"remote {options.remote_model}")
+        return f"{mode}, ASR {asr}"
+
+    # -- mail -----------------------------------------------------------------------------
+
+    def open_mail(self) -> MailPipeline:
+        """The mail pipeline on the state database; batches left `triaging` by an earlier
+        run go back to the triage queue."""
+        if self.mail is not None:
+            return self.mail
+        from tui.mail.pipeline import MailPipeline
+        from tui.mail.store import MailStore
+
+        store = MailStore(self.database)
+        self._stores.append(store)
+        pipeline = MailPipeline(self.config, store, ssl_context=self._ssl_context,
+                                model=self._triage_backend)
+        resumed = pipeline.resume()
+        if resumed:
+            log.info("%d mail(s) in flight at the last stop go back to triage", len(resumed))
+        self.mail = pipeline
+        return pipeline
+
+    def start_mail(self, listener: Listener) -> ServiceStarted:
+        """Open the mail pipeline, replay what the store already holds to `listener` (so a
+        view starts from the stored state), then run its IMAP and triage threads."""
+        try:
+            pipeline = self.open_mail()
+        except Exception as error:
+            log.exception("mail pipeline failed to start")
+            return self._started(listener, ServiceStarted("IMAP", False, str(error)))
+        for event in pipeline.stored_events():
+            listener(event)
+        pipeline.subscribe(listener)
+        pipeline.start()
+        return ServiceStarted("IMAP", True, "started")
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @staticmethod
+    def _started(listener: Listener, event: ServiceStarted) -> ServiceStarted:
+        listener(event)
+        return event
+
+    def stop(self) -> StoppedCleanly:
+        """Watcher first (no new files), then the pipelines (the WhisperX worker exits or is
+        killed; its file resumes at the next start), then the databases."""
+        threads: list[str] = []
+        worker_alive = False
+        for service in (self.watcher, self.transcripts, self.mail):
+            if service is None:
+                continue
+            try:
+                service.stop()
+            except Exception:  # shutting down: log and carry on with the rest
+                log.exception("stopping %s failed", type(service).__name__)
+            threads.extend(service.live_threads())
+        if self.transcripts is not None:
+            worker_alive = self.transcripts.worker.is_running
+        self.watcher = self.transcripts = self.mail = None
+        for store in self._stores:
+            store.close()
+        self._stores.clear()
+        result = StoppedCleanly(tuple(threads), worker_alive)
+        if not result.ok:
+            log.warning("stopped with threads still running: %s; worker alive: %s",
+                        ", ".join(threads) or "none", worker_alive)
+        return result
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
