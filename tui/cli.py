@@ -113,9 +113,9 @@ def _validate_plan_arguments(args: argparse.Namespace) -> str | None:
 def _cmd_plan(args: argparse.Namespace, config) -> int:
     from rich.console import Console
 
+    from tui.budget.export import EXPORTERS
     from tui.planning.report import export_text, plan_table, plan_to_json
     from tui.planning.service import make_plan
-    from tui.budget.export import EXPORTERS
 
     result = make_plan(config, _plan_options(args))
     export = EXPORTERS[args.export](result.plan) if args.export else None
@@ -228,10 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     setup_logging(config.paths.log_file)
 
-    from tui.planning.model_source import ModelShapeUnavailable
-    from tui.planning.service import PlanUnsatisfiable
     from tui.budget.plan import PlanError
     from tui.budget.whisper import UnknownWhisperModel
+    from tui.planning.model_source import ModelShapeUnavailable
+    from tui.planning.service import PlanUnsatisfiable
 
     handlers = {"run": _cmd_run, "plan": _cmd_plan, "modelfile": _cmd_modelfile,
                 "doctor": _cmd_doctor, "transcribe": _cmd_transcribe, "watch": _cmd_watch,

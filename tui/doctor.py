@@ -24,9 +24,9 @@ from tui.adapters.ollama_models import (
     show_model,
 )
 from tui.adapters.whisper_models import hub_repo_for, locate_whisper_model
+from tui.budget.units import gib
 from tui.config import Config
 from tui.planning.service import locate_card, whisperx_on_gpu
-from tui.budget.units import gib
 
 
 @dataclass(frozen=True)

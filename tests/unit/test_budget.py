@@ -7,6 +7,9 @@ from dataclasses import replace
 import pytest
 
 from tui.budget.batch_fit import fit_email_batch
+from tui.budget.cache_types import KvCacheType
+from tui.budget.graph import estimate_graph_bytes
+from tui.budget.known_models import known_model_shape
 from tui.budget.plan import (
     NUM_CTX_STEP,
     OLLAMA_CUDA_MINIMUM_BYTES,
@@ -17,9 +20,6 @@ from tui.budget.plan import (
     max_num_ctx_for_headroom,
     plan_budget,
 )
-from tui.budget.cache_types import KvCacheType
-from tui.budget.graph import estimate_graph_bytes
-from tui.budget.known_models import known_model_shape
 from tui.budget.units import GIB
 from tui.budget.whisper import ComputeType, asr_activation_bytes, whisper_spec
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tui.budget.plan import GpuCard, PlanRequest, plan_budget
 from tui.budget.cache_types import KvCacheType
 from tui.budget.export import export_trtllm, export_vllm
 from tui.budget.known_models import known_model_shape
+from tui.budget.plan import GpuCard, PlanRequest, plan_budget
 from tui.budget.units import GIB
 
 DEVSTRAL = known_model_shape("devstral-small")

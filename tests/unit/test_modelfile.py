@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tui.planning.modelfile import ModelfileSettings, read_num_ctx, render_modelfile
 from tui.paths import repo_modelfile
+from tui.planning.modelfile import ModelfileSettings, read_num_ctx, render_modelfile
 from tui.prompts import TRIAGE_SYSTEM_PROMPT
 
 SEED = ModelfileSettings(base_model="devstral-small:latest", num_ctx=8192,

@@ -19,7 +19,9 @@ import imapclient
 from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
 from tui.adapters.imap_connect import ImapConnectError
 from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable
+from tui.budget.tokens import estimate_tokens
 from tui.config import Config
+from tui.llm import PromptTooLong, TriageBackend, make_backend
 from tui.mail.actions import ActionError, apply_action, undo_last_action
 from tui.mail.batching import ItemTooLarge, TokenCalibration, plan_batches, split_batch
 from tui.mail.events import (
@@ -35,7 +37,6 @@ from tui.mail.events import (
     VerdictReady,
 )
 from tui.mail.imap_mailbox import ImapMailbox, MailboxError
-from tui.llm import PromptTooLong, TriageBackend, make_backend
 from tui.mail.prompt import (
     PromptEmail,
     build_messages,
@@ -53,7 +54,6 @@ from tui.mail.verdicts import (
     parse_reply,
     verdict_format_schema,
 )
-from tui.budget.tokens import estimate_tokens
 from tui.subscribers import Listener, Subscribers
 
 log = logging.getLogger(__name__)

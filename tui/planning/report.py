@@ -8,10 +8,10 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from tui.planning.service import PlanResult
-from tui.budget.plan import CardBudget
 from tui.budget.export import EngineExport
+from tui.budget.plan import CardBudget
 from tui.budget.units import gib
+from tui.planning.service import PlanResult
 
 JSON_SCHEMA_VERSION = 1
 

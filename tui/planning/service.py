@@ -8,8 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, read_gpus
-from tui.config import Config
-from tui.planning.model_source import ShapeLookup, resolve_model_shape
+from tui.budget.cache_types import KvCacheType
+from tui.budget.placement import Placement, resolve_card
 from tui.budget.plan import (
     GpuCard,
     Plan,
@@ -18,11 +18,11 @@ from tui.budget.plan import (
     max_num_ctx_for_headroom,
     plan_budget,
 )
-from tui.budget.cache_types import KvCacheType
-from tui.budget.placement import Placement, resolve_card
 from tui.budget.tokens import estimate_tokens
 from tui.budget.units import gib_to_bytes
 from tui.budget.whisper import ComputeType, nearest_whisper_spec, whisper_spec_matching
+from tui.config import Config
+from tui.planning.model_source import ShapeLookup, resolve_model_shape
 from tui.prompts import TRIAGE_SYSTEM_PROMPT
 
 # Chat-template tokens around the system and user turns ([SYSTEM_PROMPT], [INST] ...).
