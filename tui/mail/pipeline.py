@@ -18,10 +18,15 @@ import imapclient
 
 from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
 from tui.adapters.imap_connect import ImapConnectError
-from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable
 from tui.budget.tokens import estimate_tokens
 from tui.config import Config
-from tui.llm import PromptTooLong, TriageBackend, make_backend
+from tui.llm import (
+    BackendUnavailable,
+    ModelMissing,
+    PromptTooLong,
+    TriageBackend,
+    make_backend,
+)
 from tui.mail.actions import ActionError, apply_action, undo_last_action
 from tui.mail.batching import ItemTooLarge, TokenCalibration, plan_batches, split_batch
 from tui.mail.events import (
@@ -320,7 +325,7 @@ class MailPipeline:
                 continue
             try:
                 self.triage_pending()
-            except (OllamaUnavailable, OllamaModelMissing) as error:
+            except (BackendUnavailable, ModelMissing) as error:
                 log.warning("triage paused: %s", error)
                 self.store.resume_unfinished()
                 self.model_ready = False
