@@ -1,4 +1,4 @@
-"""The LLM layer is backend-neutral: one set of errors, no import cycle."""
+"""The LLM layer is backend-neutral: one set of errors, no import cycle, shared settings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.llm import BackendError, BackendUnavailable, ModelMissing, PromptTooLong
+from tui.config import Config, LlmConfig, OpenAIConfig
+from tui.llm import BackendError, BackendUnavailable, ModelMissing, PromptTooLong, make_backend
 
 LLM = Path(__file__).resolve().parents[2] / "tui" / "llm"
 
@@ -60,6 +61,16 @@ def test_the_factory_imports_backends_lazily() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=LLM.parents[1])
     assert result.stdout.strip() == ""
+
+
+def test_backends_share_the_llm_temperature() -> None:
+    config = Config(llm=LlmConfig(temperature=0.7))
+    assert make_backend(config).temperature == 0.7  # type: ignore[attr-defined]
+    config = Config(llm=LlmConfig(backend="openai", temperature=0.6),
+                    openai=OpenAIConfig(base_url="http://127.0.0.1:9/v1"))
+    backend = make_backend(config)
+    assert backend.label == "LLM (OpenAI API)"
+    assert backend.temperature == 0.6  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(("message", "prompt", "limit"), [

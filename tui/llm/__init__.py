@@ -28,9 +28,10 @@ __all__ = ["BackendError", "BackendStatus", "BackendUnavailable", "BatchReply", 
 
 
 def make_backend(config: Config) -> TriageBackend:
-    """The backend `[llm] backend` names, configured from the matching section."""
+    """The backend `[llm] backend` names, configured from the matching section and the
+    settings every backend shares (`[llm] temperature`, `[budget]`)."""
     num_ctx = config.budget.num_ctx
-    temperature = config.ollama.temperature
+    temperature = config.llm.temperature
     if config.llm.backend == "openai":
         from tui.llm.openai_backend import OpenAITriageModel
 

@@ -205,13 +205,13 @@ class MailPipeline:
         return self.model_ready
 
     def _fixed_prompt_tokens(self) -> int:
-        system = self.config.ollama.system_prompt
+        system = self.config.llm.system_prompt
         if not system:
             from tui.prompts import TRIAGE_SYSTEM_PROMPT
 
             system = TRIAGE_SYSTEM_PROMPT  # the Modelfile's SYSTEM, counted all the same
         # The user message's framing: task line, the untrusted-data sentence, the id list.
-        return estimate_tokens(system) + estimate_tokens(self.config.ollama.task_prompt) + 160
+        return estimate_tokens(system) + estimate_tokens(self.config.llm.task_prompt) + 160
 
     @staticmethod
     def _email_tokens(message: StoredMessage) -> int:
@@ -223,8 +223,8 @@ class MailPipeline:
         ids = list(by_id)
         self.store.set_state(keys, MailState.TRIAGING, count_attempt=True)
         emails = [to_prompt_email(m) for m in batch]
-        messages = build_messages(emails, task_prompt=self.config.ollama.task_prompt,
-                                  system_prompt=self.config.ollama.system_prompt or None)
+        messages = build_messages(emails, task_prompt=self.config.llm.task_prompt,
+                                  system_prompt=self.config.llm.system_prompt or None)
         estimated = prompt_tokens(messages)
         stream = VerdictStream(ids)
 

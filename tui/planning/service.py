@@ -125,8 +125,8 @@ def same_card(first: GpuTotal, second: GpuTotal, selectors: tuple[str, str]) -> 
 
 
 def system_prompt_tokens(config: Config) -> int:
-    system = config.ollama.system_prompt or TRIAGE_SYSTEM_PROMPT
-    return (estimate_tokens(system) + estimate_tokens(config.ollama.task_prompt)
+    system = config.llm.system_prompt or TRIAGE_SYSTEM_PROMPT
+    return (estimate_tokens(system) + estimate_tokens(config.llm.task_prompt)
             + CHAT_TEMPLATE_OVERHEAD_TOKENS)
 
 
