@@ -18,6 +18,7 @@ import imapclient
 
 from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
 from tui.adapters.imap_connect import ImapConnectError
+from tui.budget.batch_fit import fixed_prompt_tokens
 from tui.budget.tokens import estimate_tokens
 from tui.config import Config
 from tui.llm import (
@@ -205,13 +206,8 @@ class MailPipeline:
         return self.model_ready
 
     def _fixed_prompt_tokens(self) -> int:
-        system = self.config.llm.system_prompt
-        if not system:
-            from tui.prompts import TRIAGE_SYSTEM_PROMPT
-
-            system = TRIAGE_SYSTEM_PROMPT  # the Modelfile's SYSTEM, counted all the same
-        # The user message's framing: task line, the untrusted-data sentence, the id list.
-        return estimate_tokens(system) + estimate_tokens(self.config.llm.task_prompt) + 160
+        # The plan's emails-per-batch figure counts the same way.
+        return fixed_prompt_tokens(self.config.llm.system_prompt, self.config.llm.task_prompt)
 
     @staticmethod
     def _email_tokens(message: StoredMessage) -> int:

@@ -125,7 +125,7 @@ def plan_table(result: PlanResult) -> Group:
              + (str(result.max_num_ctx) if result.max_num_ctx else "none")),
         Text(f"emails per batch: {plan.email_batch.emails} of {plan.email_batch.email_tokens} "
              f"tokens beside a {plan.email_batch.generation_reserve_tokens}-token reserve and "
-             f"a {plan.email_batch.system_prompt_tokens}-token system prompt"),
+             f"a {plan.email_batch.system_prompt_tokens}-token fixed prompt"),
         Text("Ollama server env: " + " ".join(f"{k}={v}" for k, v in plan.server_env.items())),
         *[Text(f"note: {note}", style="yellow") for note in (*shape.notes, *plan.notes)],
     ]
