@@ -149,8 +149,8 @@ def _cmd_modelfile(args: argparse.Namespace, config) -> int:
     settings = ModelfileSettings(
         base_model=config.ollama.base_model,
         num_ctx=plan.request.num_ctx,
-        system_prompt=config.ollama.system_prompt or TRIAGE_SYSTEM_PROMPT,
-        temperature=config.ollama.temperature,
+        system_prompt=config.llm.system_prompt or TRIAGE_SYSTEM_PROMPT,
+        temperature=config.llm.temperature,
     )
     rendered = render_modelfile(settings, existing)
     if rendered == existing:
@@ -204,6 +204,16 @@ def _cmd_run(args: argparse.Namespace, config) -> int:
     return EXIT_OK
 
 
+def _report_deprecations(notes: list[str]) -> None:
+    """Each deprecated key the config file used, once, on stderr and in the log."""
+    import logging
+
+    log = logging.getLogger("tui.config")
+    for note in dict.fromkeys(notes):
+        print(f"triage-tui: {note}", file=sys.stderr)
+        log.warning("%s", note)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -227,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"triage-tui: {error}", file=sys.stderr)
         return EXIT_USAGE
     setup_logging(config.paths.log_file)
+    _report_deprecations(config.deprecations)
 
     from tui.budget.plan import PlanError
     from tui.budget.whisper import UnknownWhisperModel

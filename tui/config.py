@@ -73,15 +73,21 @@ class OllamaConfig(_Section):
     num_parallel: int = Field(default=1, ge=1, le=64)
     flash_attention: bool = False
     kv_cache_type: Literal["f16", "q8_0", "q4_0"] = "f16"
-    temperature: float = Field(default=0.1, ge=0.0, le=2.0)
-    system_prompt: str = ""
-    task_prompt: str = "Analyze my background email triage."
     timeout_seconds: float = Field(default=300.0, gt=0)
 
 
 class LlmConfig(_Section):
+    """What every backend shares; the server-specific keys live in [ollama] and [openai]."""
+
     backend: Literal["ollama", "openai"] = "ollama"
     gpu: str = ""
+    temperature: float = Field(default=0.1, ge=0.0, le=2.0)
+    system_prompt: str = ""
+    task_prompt: str = "Analyze my background email triage."
+
+
+# Keys that moved from [ollama] to [llm]: the old spelling still loads, with a note.
+MOVED_TO_LLM = ("temperature", "system_prompt", "task_prompt")
 
 
 class OpenAIConfig(_Section):
@@ -155,6 +161,12 @@ class Config(_Section):
     keymap: dict[str, str] = Field(default_factory=dict)
 
     source: Path | None = Field(default=None, exclude=True)
+    # One line per deprecated spelling the file used: "<file>: [old] key is deprecated; ...".
+    deprecations: list[str] = Field(default_factory=list, exclude=True)
+
+
+# Set by the loader, never read from a file.
+_LOADER_FIELDS = ("source", "deprecations")
 
 
 def _format_validation_error(error: ValidationError, path: Path) -> str:
@@ -168,14 +180,41 @@ def _format_validation_error(error: ValidationError, path: Path) -> str:
     return "\n".join(lines)
 
 
+def _move_deprecated_keys(data: dict[str, Any], path: Path) -> tuple[dict[str, Any], list[str]]:
+    """`data` with [ollama] temperature/system_prompt/task_prompt moved to [llm], and a note
+    for each; both spellings with different values is an error naming both."""
+    ollama = data.get("ollama")
+    if not isinstance(ollama, dict) or not any(key in ollama for key in MOVED_TO_LLM):
+        return data, []
+    llm = data.get("llm", {})
+    if not isinstance(llm, dict):
+        return data, []  # validation names the broken [llm]
+    ollama, llm = dict(ollama), dict(llm)
+    notes = []
+    for key in MOVED_TO_LLM:
+        if key not in ollama:
+            continue
+        value = ollama.pop(key)
+        if key in llm and llm[key] != value:
+            raise ConfigError(
+                f"{path}: invalid configuration\n  [ollama] {key} = {value!r} and [llm] {key} "
+                f"= {llm[key]!r} disagree: [ollama] {key} is deprecated, keep only [llm] {key}")
+        llm[key] = value
+        notes.append(f"{path}: [ollama] {key} is deprecated; use [llm] {key}")
+    return {**data, "ollama": ollama, "llm": llm}, notes
+
+
 def parse_config(data: dict[str, Any], path: Path) -> Config:
-    if "source" in data:
-        raise ConfigError(f"{path}: invalid configuration\n  source: unknown key")
+    for name in _LOADER_FIELDS:
+        if name in data:
+            raise ConfigError(f"{path}: invalid configuration\n  {name}: unknown key")
+    data, notes = _move_deprecated_keys(data, path)
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
         raise ConfigError(_format_validation_error(error, path)) from None
     config.source = path
+    config.deprecations = notes
     return config
 
 

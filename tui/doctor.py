@@ -16,16 +16,12 @@ from collections.abc import Callable
 from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
 from tui.adapters.imap_connect import ImapConnectError, connect_imap
 from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, read_gpus
-from tui.adapters.ollama_models import (
-    OllamaModelMissing,
-    OllamaUnavailable,
-    server_version,
-    show_model,
-)
+from tui.adapters.ollama_models import server_version, show_model
 from tui.adapters.whisper_models import hub_repo_for, locate_whisper_model
 from tui.budget.units import gib
 from tui.check_result import CheckResult
 from tui.config import Config
+from tui.llm.protocol import BackendUnavailable, ModelMissing
 from tui.planning.service import locate_card, whisperx_on_gpu
 
 
@@ -65,7 +61,7 @@ def check_llm_server(config: Config) -> CheckResult:
 def check_ollama(config: Config) -> CheckResult:
     try:
         info = server_version(config.ollama.host, timeout=3.0)
-    except OllamaUnavailable as error:
+    except BackendUnavailable as error:
         return CheckResult("Ollama", False, f"not reachable: {error}",
                            "start it with `ollama serve`, or set [ollama] host")
     return CheckResult("Ollama", True, f"version {info.version} at {info.host}")
@@ -80,10 +76,10 @@ def check_ollama_model(config: Config) -> CheckResult:
            f"ollama create {name} -f modelfiles/Modelfile.triage")
     try:
         shown = show_model(config.ollama.host, name, timeout=3.0)
-    except OllamaUnavailable as error:
+    except BackendUnavailable as error:
         return CheckResult("LLM model", False, f"cannot ask Ollama: {error}",
                            "start Ollama first")
-    except OllamaModelMissing:
+    except ModelMissing:
         return CheckResult("LLM model", False, f"Ollama has no model {name!r}", fix)
     num_ctx = _parameter(shown.parameters or "", "num_ctx")
     if num_ctx is None:

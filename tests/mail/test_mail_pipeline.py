@@ -354,7 +354,7 @@ def test_polling_when_the_server_has_no_idle(dovecot: DovecotServer, mail_config
 
 def test_a_stalled_model_times_out_and_mail_is_kept(
         dovecot: DovecotServer, mail_config: Any, ollama_with_model: FakeOllamaServer) -> None:
-    from tui.adapters.ollama_models import OllamaUnavailable
+    from tui.llm import BackendUnavailable
     from tui.mail.store import MailStore
 
     mail_config.ollama.timeout_seconds = 1.0
@@ -364,7 +364,7 @@ def test_a_stalled_model_times_out_and_mail_is_kept(
     seed(dovecot, REALISTIC["plain"])
     pipeline.sync_once()
     assert pipeline.check_model()
-    with pytest.raises(OllamaUnavailable):
+    with pytest.raises(BackendUnavailable):
         pipeline.triage_pending()
     # The triage loop puts the batch back; a restart or the next round triages it again.
     assert store.resume_unfinished() == [m.key for m in store.messages()]

@@ -97,3 +97,98 @@ def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_paths_expand_the_home_directory() -> None:
     assert not str(Config().paths.drop_folder).startswith("~")
+
+
+# ---- [llm] temperature/system_prompt/task_prompt, and their deprecated [ollama] spelling ----
+
+def test_the_documented_file_uses_no_deprecated_key() -> None:
+    assert load_config_file(DOCUMENTED).deprecations == []
+
+
+def test_shared_llm_settings_live_under_llm(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[llm]\ntemperature = 0.4\nsystem_prompt = "Be brief."\n'
+                    'task_prompt = "Triage."\n')
+    config = load_config_file(path)
+    assert (config.llm.temperature, config.llm.system_prompt, config.llm.task_prompt) == (
+        0.4, "Be brief.", "Triage.")
+    assert config.deprecations == []
+
+
+def test_old_ollama_spelling_still_loads_with_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "old.toml"
+    path.write_text('[ollama]\nhost = "http://127.0.0.1:9"\ntemperature = 0.3\n'
+                    'system_prompt = "Old system."\ntask_prompt = "Old task."\n')
+    config = load_config_file(path)
+    assert config.llm.temperature == 0.3
+    assert config.llm.system_prompt == "Old system."
+    assert config.llm.task_prompt == "Old task."
+    assert config.ollama.host == "http://127.0.0.1:9"
+    assert config.deprecations == [
+        f"{path}: [ollama] {key} is deprecated; use [llm] {key}"
+        for key in ("temperature", "system_prompt", "task_prompt")]
+    # The notes are about the file, not settings: dumps leave them out, like `source`.
+    assert "deprecations" not in config.model_dump()
+    assert "temperature" not in config.model_dump()["ollama"]
+
+
+def test_old_spelling_is_validated_under_its_new_name(tmp_path: Path) -> None:
+    path = tmp_path / "old.toml"
+    path.write_text("[ollama]\ntemperature = 9.0\n")
+    with pytest.raises(ConfigError, match=r"llm\.temperature"):
+        load_config_file(path)
+
+
+def test_both_spellings_agreeing_is_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "both.toml"
+    path.write_text("[llm]\ntemperature = 0.2\n[ollama]\ntemperature = 0.2\n")
+    config = load_config_file(path)
+    assert config.llm.temperature == 0.2
+    assert config.deprecations == [f"{path}: [ollama] temperature is deprecated; "
+                                   "use [llm] temperature"]
+
+
+def test_both_spellings_disagreeing_is_an_error_naming_both(tmp_path: Path) -> None:
+    path = tmp_path / "both.toml"
+    path.write_text('[llm]\ntask_prompt = "New."\n[ollama]\ntask_prompt = "Old."\n')
+    with pytest.raises(ConfigError) as error:
+        load_config_file(path)
+    message = str(error.value)
+    assert str(path) in message
+    assert "[ollama] task_prompt" in message and "[llm] task_prompt" in message
+
+
+def test_loader_fields_cannot_come_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('deprecations = ["x"]\n')
+    with pytest.raises(ConfigError, match="deprecations: unknown key"):
+        load_config_file(path)
+
+
+def test_cli_prints_each_deprecation_note_to_stderr_and_the_log(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import logging
+
+    from tui.cli import main
+
+    root = logging.getLogger()
+    before = list(root.handlers)
+    monkeypatch.setattr(root, "handlers", list(before))  # main adds a file handler
+    monkeypatch.setattr(root, "level", root.level)
+    log_file = tmp_path / "triage.log"
+    path = tmp_path / "old.toml"
+    path.write_text(f'[paths]\nlog_file = "{log_file}"\n[ollama]\ntemperature = 0.3\n'
+                    'task_prompt = "Old task."\n')
+    code = main(["--config", str(path), "plan", "--offline", "--json", "--gpu-gib", "24"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert json.loads(captured.out)["email_batch"]["emails"] >= 1
+    for key in ("temperature", "task_prompt"):
+        line = f"triage-tui: {path}: [ollama] {key} is deprecated; use [llm] {key}"
+        assert captured.err.count(line) == 1, captured.err
+    for handler in root.handlers:
+        if handler not in before:
+            handler.close()
+    assert "[ollama] temperature is deprecated" in log_file.read_text(encoding="utf-8")

@@ -9,14 +9,17 @@ import httpx
 import ollama
 
 from tui.budget.model_shape import ModelShape, shape_from_metadata
+from tui.llm.protocol import BackendUnavailable, ModelMissing
 
 
-class OllamaUnavailable(Exception):
-    """The server did not answer (not running, wrong host, timeout)."""
+class OllamaUnavailable(BackendUnavailable):
+    """The server did not answer (not running, wrong host, timeout). A BackendUnavailable,
+    so callers catch the backend-neutral error."""
 
 
-class OllamaModelMissing(Exception):
-    """The server answered but does not have the model."""
+class OllamaModelMissing(ModelMissing):
+    """The server answered but does not have the model. A ModelMissing, so callers catch
+    the backend-neutral error."""
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,16 @@ def _canonical(name: str) -> str:
     return name if ":" in name else f"{name}:latest"
 
 
+def _model_arg(args: tuple[Any, ...]) -> str | None:
+    return args[0] if args and isinstance(args[0], str) else None
+
+
 def _call(client: ollama.Client, host: str, fn: str, *args: Any) -> Any:
     try:
         return getattr(client, fn)(*args)
     except ollama.ResponseError as error:
         if error.status_code == 404:
-            raise OllamaModelMissing(str(error.error)) from error
+            raise OllamaModelMissing(str(error.error), model=_model_arg(args)) from error
         raise OllamaUnavailable(f"{host}: HTTP {error.status_code}: {error.error}") from error
     except (ConnectionError, httpx.HTTPError, OSError) as error:
         raise OllamaUnavailable(f"{host}: {error}") from error
@@ -75,7 +82,7 @@ def model_shape_from_ollama(host: str, name: str, timeout: float = 5.0) -> Model
     shown = _call(client, host, "show", name)
     info = dict(shown.modelinfo or {})
     if not info:
-        raise OllamaModelMissing(f"{name}: /api/show returned no model_info")
+        raise OllamaModelMissing(f"{name}: /api/show returned no model_info", model=name)
     size = model_size_bytes(client, host, name)
     quantization = shown.details.quantization_level if shown.details else None
     return shape_from_metadata(

@@ -1,7 +1,8 @@
 """One triage batch through Ollama's `/api/chat`, streamed, with the numbers we must check.
 
 Always `/api/chat` with explicit options (the OpenAI-compatible endpoint ignores num_ctx),
-always the same num_ctx (a different one reloads the model) and a keep_alive.
+always the same num_ctx (a different one reloads the model) and a keep_alive. Errors are
+the backend-neutral ones from `tui.llm.protocol`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,14 @@ from typing import Any
 import httpx
 import ollama
 
-from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable, show_model
-from tui.llm.protocol import BackendStatus, BatchReply
+from tui.adapters.ollama_models import show_model
+from tui.llm.protocol import (
+    BackendStatus,
+    BackendUnavailable,
+    BatchReply,
+    ModelMissing,
+    PromptTooLong,
+)
 
 
 class TriageModel:
@@ -32,10 +39,10 @@ class TriageModel:
         fix = f"ollama create {self.model} -f modelfiles/Modelfile.triage"
         try:
             show_model(self.host, self.model, timeout=5.0)
-        except OllamaUnavailable as error:
+        except BackendUnavailable as error:
             return BackendStatus(False, "unavailable", f"Ollama not reachable: {error}",
                                  "start it with `ollama serve`")
-        except OllamaModelMissing:
+        except ModelMissing:
             return BackendStatus(False, "model-missing", f"Ollama has no model {self.model!r}",
                                  fix)
         return BackendStatus(True, "ready", f"{self.model}, num_ctx {self.num_ctx}")
@@ -59,13 +66,18 @@ class TriageModel:
                     final = chunk
         except ollama.ResponseError as error:
             if error.status_code == 404:
-                raise OllamaModelMissing(str(error.error)) from error
-            raise OllamaUnavailable(f"{self.host}: HTTP {error.status_code}: {error.error}"
-                                    ) from error
+                raise ModelMissing(str(error.error), model=self.model) from error
+            if error.status_code == 400 and "exceeds the context length" in str(error.error):
+                # Ollama cuts an over-long prompt unless the request says `truncate: false`;
+                # then it refuses, like vLLM.
+                raise PromptTooLong(f"{self.host}: {error.error}",
+                                    context_limit=self.num_ctx) from error
+            raise BackendUnavailable(f"{self.host}: HTTP {error.status_code}: {error.error}"
+                                     ) from error
         except (ConnectionError, httpx.HTTPError, OSError) as error:
             # Streaming calls surface raw httpx errors (connect, read, dropped connection).
-            raise OllamaUnavailable(f"{self.host}: {type(error).__name__}: {error}") from error
+            raise BackendUnavailable(f"{self.host}: {type(error).__name__}: {error}") from error
         if final is None:
-            raise OllamaUnavailable(f"{self.host}: the reply ended without a final chunk")
+            raise BackendUnavailable(f"{self.host}: the reply ended without a final chunk")
         return BatchReply("".join(parts), final.prompt_eval_count, final.eval_count,
                           final.done_reason)

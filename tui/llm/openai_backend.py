@@ -1,17 +1,51 @@
 """One triage batch through an OpenAI-compatible server (vLLM, trtllm-serve, Triton's OpenAI
 front end) with the official `openai` client: streamed chat completions, the verdict schema as
-`response_format`, token usage for calibration."""
+`response_format`, token usage for calibration. Errors are the backend-neutral ones from
+`tui.llm.protocol`."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
 import openai
 
-from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable
-from tui.llm.protocol import BackendStatus, BatchReply, PromptTooLong
+from tui.llm.protocol import (
+    BackendStatus,
+    BackendUnavailable,
+    BatchReply,
+    ModelMissing,
+    PromptTooLong,
+)
+
+# vLLM's refusal names its cap, and the prompt's size in one of its wordings: "... you
+# requested 9000 tokens (7000 in the messages, 2048 in the completion)", "... your prompt
+# contains at least 7000 input tokens", "... your request has 7000 input tokens", "... you
+# requested 7000 tokens in the messages".
+_CONTEXT_LIMIT_RE = re.compile(r"maximum context length is (\d+)")
+_PROMPT_TOKENS_RES = (
+    re.compile(r"\((\d+) in the messages"),
+    re.compile(r"(\d+) input tokens"),
+    re.compile(r"requested (\d+) tokens in the messages"),
+)
+
+
+def _first_number(pattern: re.Pattern[str], text: str) -> int | None:
+    match = pattern.search(text)
+    return int(match.group(1)) if match else None
+
+
+def prompt_too_long(message: str) -> PromptTooLong | None:
+    """The PromptTooLong a 400 reply's message describes, with the server's numbers where it
+    gives them; None for any other bad request."""
+    if "context length" not in message and "maximum context" not in message:
+        return None
+    prompt = next((number for pattern in _PROMPT_TOKENS_RES
+                   if (number := _first_number(pattern, message)) is not None), None)
+    return PromptTooLong(message, prompt_tokens=prompt,
+                         context_limit=_first_number(_CONTEXT_LIMIT_RE, message))
 
 
 class OpenAITriageModel:
@@ -72,14 +106,15 @@ class OpenAITriageModel:
                     if choice.finish_reason:
                         finish = choice.finish_reason
         except openai.NotFoundError as error:
-            raise OllamaModelMissing(str(error)) from error
+            raise ModelMissing(str(error), model=self.model) from error
         except openai.BadRequestError as error:
             message = str(error)
-            if "context length" in message or "maximum context" in message:
-                raise PromptTooLong(message) from error
-            raise OllamaUnavailable(f"{self.base_url}: {message}") from error
+            too_long = prompt_too_long(message)
+            if too_long is not None:
+                raise too_long from error
+            raise BackendUnavailable(f"{self.base_url}: {message}") from error
         except openai.APIError as error:
-            raise OllamaUnavailable(f"{self.base_url}: {type(error).__name__}: {error}"
-                                    ) from error
+            raise BackendUnavailable(f"{self.base_url}: {type(error).__name__}: {error}"
+                                     ) from error
         return BatchReply("".join(parts), usage.prompt_tokens if usage else None,
                           usage.completion_tokens if usage else None, finish)

@@ -1,6 +1,10 @@
 """What the mail pipeline needs from whichever server triages: a status check and one
-streamed batch. Ollama (`ollama_triage`) and OpenAI-compatible servers (`openai_triage`:
-vLLM, TensorRT-LLM, Triton) implement it; the batching, budget and review flow stay the same."""
+streamed batch, and the errors every backend raises. Ollama (`ollama_backend`) and
+OpenAI-compatible servers (`openai_backend`: vLLM, TensorRT-LLM, Triton) implement it; the
+batching, budget and review flow stay the same.
+
+This module imports no backend, so backends, adapters and callers can all depend on it.
+"""
 
 from __future__ import annotations
 
@@ -26,8 +30,33 @@ class BackendStatus:
     context_limit: int | None = None   # the server's own cap on prompt + reply, if it says
 
 
-class PromptTooLong(Exception):
-    """The server refused the prompt as longer than its context (vLLM does; Ollama cuts)."""
+class BackendError(Exception):
+    """Anything a triage backend raises about its server; catch a subclass where it matters."""
+
+
+class BackendUnavailable(BackendError):
+    """The server did not answer or failed: not running, wrong address, timeout, an HTTP
+    error, a reply cut off mid-stream. Worth retrying later; the mail is kept."""
+
+
+class ModelMissing(BackendError):
+    """The server answered but does not have (or does not serve) the model."""
+
+    def __init__(self, message: str, *, model: str | None = None) -> None:
+        super().__init__(message)
+        self.model = model
+
+
+class PromptTooLong(BackendError):
+    """The server refused the prompt as longer than its context (vLLM does; Ollama cuts
+    unless told not to). `context_limit` is the server's cap on prompt + reply and
+    `prompt_tokens` its own count of the prompt, where the server says them."""
+
+    def __init__(self, message: str, *, prompt_tokens: int | None = None,
+                 context_limit: int | None = None) -> None:
+        super().__init__(message)
+        self.prompt_tokens = prompt_tokens
+        self.context_limit = context_limit
 
 
 class TriageBackend(Protocol):
@@ -37,4 +66,6 @@ class TriageBackend(Protocol):
     def check(self) -> BackendStatus: ...
 
     def run_batch(self, messages: list[dict[str, str]], schema: dict[str, Any],
-                  on_text: Callable[[str], None]) -> BatchReply: ...
+                  on_text: Callable[[str], None]) -> BatchReply:
+        """Raises BackendUnavailable, ModelMissing or PromptTooLong, nothing else of its own."""
+        ...

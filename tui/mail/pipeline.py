@@ -18,10 +18,16 @@ import imapclient
 
 from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
 from tui.adapters.imap_connect import ImapConnectError
-from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable
+from tui.budget.batch_fit import fixed_prompt_tokens
 from tui.budget.tokens import estimate_tokens
 from tui.config import Config
-from tui.llm import PromptTooLong, TriageBackend, make_backend
+from tui.llm import (
+    BackendUnavailable,
+    ModelMissing,
+    PromptTooLong,
+    TriageBackend,
+    make_backend,
+)
 from tui.mail.actions import ActionError, apply_action, undo_last_action
 from tui.mail.batching import ItemTooLarge, TokenCalibration, plan_batches, split_batch
 from tui.mail.events import (
@@ -202,13 +208,8 @@ class MailPipeline:
         return self.model_ready
 
     def _fixed_prompt_tokens(self) -> int:
-        system = self.config.ollama.system_prompt
-        if not system:
-            from tui.prompts import TRIAGE_SYSTEM_PROMPT
-
-            system = TRIAGE_SYSTEM_PROMPT  # the Modelfile's SYSTEM, counted all the same
-        # The user message's framing: task line, the untrusted-data sentence, the id list.
-        return estimate_tokens(system) + estimate_tokens(self.config.ollama.task_prompt) + 160
+        # The plan's emails-per-batch figure counts the same way.
+        return fixed_prompt_tokens(self.config.llm.system_prompt, self.config.llm.task_prompt)
 
     @staticmethod
     def _email_tokens(message: StoredMessage) -> int:
@@ -220,8 +221,8 @@ class MailPipeline:
         ids = list(by_id)
         self.store.set_state(keys, MailState.TRIAGING, count_attempt=True)
         emails = [to_prompt_email(m) for m in batch]
-        messages = build_messages(emails, task_prompt=self.config.ollama.task_prompt,
-                                  system_prompt=self.config.ollama.system_prompt or None)
+        messages = build_messages(emails, task_prompt=self.config.llm.task_prompt,
+                                  system_prompt=self.config.llm.system_prompt or None)
         estimated = prompt_tokens(messages)
         stream = VerdictStream(ids)
 
@@ -322,7 +323,7 @@ class MailPipeline:
                 continue
             try:
                 self.triage_pending()
-            except (OllamaUnavailable, OllamaModelMissing) as error:
+            except (BackendUnavailable, ModelMissing) as error:
                 log.warning("triage paused: %s", error)
                 self.store.resume_unfinished()
                 self.model_ready = False

@@ -10,13 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.adapters.gguf_file import GgufReadError, shape_from_gguf
-from tui.adapters.ollama_models import (
-    OllamaModelMissing,
-    OllamaUnavailable,
-    model_shape_from_ollama,
-)
+from tui.adapters.ollama_models import model_shape_from_ollama
 from tui.budget.known_models import known_model_names, known_model_shape
 from tui.budget.model_shape import ModelShape, ModelShapeError
+from tui.llm.protocol import BackendUnavailable, ModelMissing
 
 
 class ModelShapeUnavailable(Exception):
@@ -48,9 +45,9 @@ def resolve_model_shape(
     elif ollama_host:
         try:
             shape = model_shape_from_ollama(ollama_host, name, timeout)
-        except OllamaUnavailable as error:
+        except BackendUnavailable as error:
             attempts.append(f"Ollama unreachable ({error})")
-        except OllamaModelMissing as error:
+        except ModelMissing as error:
             attempts.append(f"Ollama has no model {name!r} ({error})")
         except ModelShapeError as error:
             attempts.append(f"Ollama /api/show incomplete ({error})")

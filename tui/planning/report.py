@@ -11,6 +11,7 @@ from rich.text import Text
 from tui.budget.export import EngineExport
 from tui.budget.plan import CardBudget
 from tui.budget.units import gib
+from tui.planning.service import PlanResult
 
 if TYPE_CHECKING:
     from tui.planning.service import PlanResult
@@ -127,7 +128,7 @@ def plan_table(result: PlanResult) -> Group:
              + (str(result.max_num_ctx) if result.max_num_ctx else "none")),
         Text(f"emails per batch: {plan.email_batch.emails} of {plan.email_batch.email_tokens} "
              f"tokens beside a {plan.email_batch.generation_reserve_tokens}-token reserve and "
-             f"a {plan.email_batch.system_prompt_tokens}-token system prompt"),
+             f"a {plan.email_batch.system_prompt_tokens}-token fixed prompt"),
         Text("Ollama server env: " + " ".join(f"{k}={v}" for k, v in plan.server_env.items())),
         *[Text(f"note: {note}", style="yellow") for note in (*shape.notes, *plan.notes)],
     ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, read_gpus
+from tui.budget.batch_fit import fixed_prompt_tokens
 from tui.budget.cache_types import KvCacheType
 from tui.budget.placement import Placement, resolve_card
 from tui.budget.plan import (
@@ -18,15 +19,10 @@ from tui.budget.plan import (
     max_num_ctx_for_headroom,
     plan_budget,
 )
-from tui.budget.tokens import estimate_tokens
 from tui.budget.units import gib_to_bytes
 from tui.budget.whisper import ComputeType, nearest_whisper_spec, whisper_spec_matching
 from tui.config import Config
 from tui.planning.model_source import ShapeLookup, resolve_model_shape
-from tui.prompts import TRIAGE_SYSTEM_PROMPT
-
-# Chat-template tokens around the system and user turns ([SYSTEM_PROMPT], [INST] ...).
-CHAT_TEMPLATE_OVERHEAD_TOKENS = 64
 
 
 @dataclass
@@ -125,9 +121,8 @@ def same_card(first: GpuTotal, second: GpuTotal, selectors: tuple[str, str]) -> 
 
 
 def system_prompt_tokens(config: Config) -> int:
-    system = config.ollama.system_prompt or TRIAGE_SYSTEM_PROMPT
-    return (estimate_tokens(system) + estimate_tokens(config.ollama.task_prompt)
-            + CHAT_TEMPLATE_OVERHEAD_TOKENS)
+    """The fixed part of every batch's prompt, counted as the mail pipeline counts it."""
+    return fixed_prompt_tokens(config.llm.system_prompt, config.llm.task_prompt)
 
 
 def whisper_model_name(model: str) -> str:

@@ -1,0 +1,101 @@
+"""The LLM layer is backend-neutral: one set of errors, no import cycle, shared settings."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tui.config import Config, LlmConfig, OpenAIConfig
+from tui.llm import BackendError, BackendUnavailable, ModelMissing, PromptTooLong, make_backend
+
+LLM = Path(__file__).resolve().parents[2] / "tui" / "llm"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def test_every_error_is_a_backend_error() -> None:
+    for error in (BackendUnavailable, ModelMissing, PromptTooLong):
+        assert issubclass(error, BackendError)
+
+
+def test_ollama_adapter_errors_are_the_neutral_ones() -> None:
+    from tui.adapters.ollama_models import OllamaModelMissing, OllamaUnavailable
+
+    assert issubclass(OllamaUnavailable, BackendUnavailable)
+    assert issubclass(OllamaModelMissing, ModelMissing)
+
+
+@pytest.mark.parametrize("module", ["protocol.py", "ollama_backend.py", "openai_backend.py"])
+def test_no_module_names_another_backends_errors(module: str) -> None:
+    text = (LLM / module).read_text(encoding="utf-8")
+    assert "OllamaUnavailable" not in text and "OllamaModelMissing" not in text
+
+
+def test_protocol_imports_no_backend_and_backends_only_protocol() -> None:
+    protocol = _imported_modules(LLM / "protocol.py")
+    assert not any(name.startswith("tui") for name in protocol), protocol
+    for backend in ("ollama_backend.py", "openai_backend.py"):
+        ours = {name for name in _imported_modules(LLM / backend) if name.startswith("tui.")}
+        assert all(name.startswith(("tui.llm.protocol", "tui.adapters")) for name in ours), ours
+
+
+def test_the_factory_imports_backends_lazily() -> None:
+    code = ("import sys, tui.llm, tui.adapters.ollama_models\n"
+            "loaded = [m for m in ('tui.llm.ollama_backend', 'tui.llm.openai_backend', 'openai')"
+            " if m in sys.modules]\n"
+            "print(','.join(loaded))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=LLM.parents[1])
+    assert result.stdout.strip() == ""
+
+
+def test_backends_share_the_llm_temperature() -> None:
+    config = Config(llm=LlmConfig(temperature=0.7))
+    assert make_backend(config).temperature == 0.7  # type: ignore[attr-defined]
+    config = Config(llm=LlmConfig(backend="openai", temperature=0.6),
+                    openai=OpenAIConfig(base_url="http://127.0.0.1:9/v1"))
+    backend = make_backend(config)
+    assert backend.label == "LLM (OpenAI API)"
+    assert backend.temperature == 0.6  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("message", "prompt", "limit"), [
+    ("This model's maximum context length is 8192 tokens. However, you requested 9000 tokens "
+     "(7000 in the messages, 2000 in the completion). Please reduce the length of the messages "
+     "or completion.", 7000, 8192),
+    ("This model's maximum context length is 100 tokens. However, you requested 50 output "
+     "tokens and your prompt contains at least 80 input tokens, for a total of at least 130 "
+     "tokens. Please reduce the length of the input prompt or the number of requested output "
+     "tokens. (parameter=input_tokens, value=80)", 80, 100),
+    ("This model's maximum context length is 16 tokens. However, you requested 70 tokens in "
+     "the messages, Please reduce the length of the messages.", 70, 16),
+    ("the request exceeds the context length", None, None),
+])
+def test_prompt_too_long_carries_the_servers_numbers(
+        message: str, prompt: int | None, limit: int | None) -> None:
+    from tui.llm.openai_backend import prompt_too_long
+
+    error = prompt_too_long(message)
+    assert isinstance(error, PromptTooLong)
+    assert (error.prompt_tokens, error.context_limit) == (prompt, limit)
+    assert str(error) == message
+
+
+def test_other_bad_requests_are_not_prompt_too_long() -> None:
+    from tui.llm.openai_backend import prompt_too_long
+
+    assert prompt_too_long("response_format: invalid schema") is None
