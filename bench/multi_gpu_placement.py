@@ -34,7 +34,8 @@ from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, process_name, rea
 from tui.budget.known_models import known_model_shape
 from tui.budget.placement import pin_process, resolve_card
 from tui.budget.plan import GpuCard, PlanRequest, WhisperRequest, plan_budget
-from tui.ui.gpu_view import GpuReading, placement_warnings
+from tui.gpu_sampler import GpuReading
+from tui.ui.gpu_view import placement_warnings
 
 GIB = 1024**3
 

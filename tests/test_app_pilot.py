@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.waiting import dashboard_settled
 from tui.adapters.nvml import GpuUnavailable
 from tui.config import Config, OllamaConfig, PathsConfig
 from tui.ui.app import make_app
@@ -22,8 +23,7 @@ async def test_dashboard_shows_missing_services_and_the_plan(tmp_path: Path,
     no_gpu = GpuUnavailable("no NVIDIA driver (libnvidia-ml.so not found)", "install it")
     app = make_app(offline_config(tmp_path), gpu_reader=lambda: no_gpu)
     async with app.run_test(size=(160, 40)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await dashboard_settled(pilot)
         status = app.query_one(ServiceStatus).render().plain
         assert "✗ Ollama" in status and "✗ IMAP" in status
         panel = app.query_one(GpuPanel)
@@ -88,7 +88,7 @@ async def test_gpu_panel_lists_every_card_and_warns_on_low_headroom(
                    process_namer=lambda pid: "ollama" if pid == 100 else "python3",
                    start_services=False, run_doctor=False)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.3)
+        await dashboard_settled(pilot)
         text = app.query_one(GpuPanel).render().plain
         assert "measured GPU 0 NVIDIA Card 0" in text and "GPU 1 NVIDIA Card 1" in text
         assert "Ollama 23.50" in text

@@ -15,13 +15,15 @@ from tests.services.gpu_samples import (
     WHISPERX_PID,
     recorded_two_h100,
 )
+from tests.waiting import dashboard_settled
 from tui.budget.placement import resolve_card
 from tui.config import Config, LlmConfig, OllamaConfig, PathsConfig, WhisperxConfig
 from tui.doctor import check_gpu
+from tui.gpu_sampler import GpuReading
 from tui.planning.service import PlanOptions, make_plan
 from tui.transcripts.events import WorkerMemory
 from tui.ui.app import TriageApp
-from tui.ui.gpu_view import GpuReading, placement_warnings
+from tui.ui.gpu_view import placement_warnings
 from tui.ui.widgets.gpu_panel import GpuPanel
 
 CARD_0_UUID, CARD_1_UUID = (card.uuid for card in TWO_RTX_3090)
@@ -92,8 +94,7 @@ def make_app(config: Config, sample: object) -> TriageApp:
 async def panel_text(app: TriageApp, size: tuple[int, int] = (160, 48)) -> str:
     async with app.run_test(size=size) as pilot:
         app.receive(WorkerMemory(WHISPERX_PID, 0, 0, "cuda"))
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.3)
+        await dashboard_settled(pilot)
         panel = app.query_one(GpuPanel)
         assert panel.has_class("-several-cards")
         return panel.render().plain

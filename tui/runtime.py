@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from tui.config import Config
+from tui.gpu_sampler import GpuReader, GpuSampler
 from tui.paths import default_database, default_log_file
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class Services:
         self.transcripts: TranscriptPipeline | None = None
         self.watcher: DropFolderWatcher | None = None
         self.mail: MailPipeline | None = None
+        self.gpu_sampler: GpuSampler | None = None
         self._stores: list[_Closable] = []
 
     # -- transcripts ----------------------------------------------------------------------
@@ -176,6 +178,14 @@ class Services:
         pipeline.start()
         return ServiceStarted("IMAP", True, "started")
 
+    # -- GPU ------------------------------------------------------------------------------
+
+    def start_gpu_sampler(self, listener: Listener, reader: GpuReader,
+                          process_namer: Callable[[int], str]) -> None:
+        """NVML readings every few seconds, to `listener` (one only, if there is no GPU)."""
+        self.gpu_sampler = GpuSampler(reader, process_namer, listener)
+        self.gpu_sampler.start()
+
     # -- lifecycle ------------------------------------------------------------------------
 
     @staticmethod
@@ -188,7 +198,7 @@ class Services:
         killed; its file resumes at the next start), then the databases."""
         threads: list[str] = []
         worker_alive = False
-        for service in (self.watcher, self.transcripts, self.mail):
+        for service in (self.gpu_sampler, self.watcher, self.transcripts, self.mail):
             if service is None:
                 continue
             try:
@@ -198,7 +208,7 @@ class Services:
             threads.extend(service.live_threads())
         if self.transcripts is not None:
             worker_alive = self.transcripts.worker.is_running
-        self.watcher = self.transcripts = self.mail = None
+        self.gpu_sampler = self.watcher = self.transcripts = self.mail = None
         for store in self._stores:
             store.close()
         self._stores.clear()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.services.gpu_samples import NO_GPU, PROCESS_NAMES, RTX_3090, TWO_RTX_3090
+from tests.waiting import dashboard_settled
 from tui.check_result import CheckResult
 from tui.config import BudgetConfig, Config, OllamaConfig, PathsConfig, WhisperxConfig
 from tui.mail.events import MailArrived, VerdictReady
@@ -81,9 +82,7 @@ async def feed_sample_data(pilot: Any) -> None:
                                                                speaker)))
     for event in events:
         app.receive(event)
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    await dashboard_settled(pilot)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])

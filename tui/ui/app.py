@@ -15,13 +15,13 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
-from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, process_name, read_gpus
+from tui.adapters.nvml import process_name, read_gpus
 from tui.budget.units import gib_to_bytes
 from tui.config import Config
+from tui.gpu_sampler import GpuReader
 from tui.runtime import Services, StoppedCleanly
 from tui.ui.event_inbox import EventInbox
-from tui.ui.gpu_view import GpuReading
-from tui.ui.messages import EventsArrived, GpuSampled, PlanReady, ServicesChecked
+from tui.ui.messages import EventsArrived, PlanReady, ServicesChecked
 from tui.ui.screens.plan_screen import PlanScreen
 from tui.ui.widgets.gpu_panel import GpuPanel
 from tui.ui.widgets.service_status import ServiceStatus
@@ -34,10 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GPU_POLL_SECONDS = 2.0
 # Below this many columns the two panes stack instead of sitting side by side.
 NARROW_WIDTH = 100
-GpuReader = Callable[[], "list[GpuMemorySample] | GpuUnavailable"]
 
 
 class TriageApp(App[None]):
@@ -84,7 +82,7 @@ class TriageApp(App[None]):
         if self.run_doctor:
             self.check_services()
         self.compute_plan()
-        self.poll_gpu()
+        self.services.start_gpu_sampler(self.receive, self.gpu_reader, self.process_namer)
         if self.start_services:
             self.start_pipelines()
 
@@ -114,16 +112,6 @@ class TriageApp(App[None]):
             self.post_message(PlanReady(None, str(error)))
             return
         self.post_message(PlanReady(result))
-
-    @work(thread=True, exclusive=True, group="gpu", exit_on_error=False)
-    def poll_gpu(self) -> None:
-        gpus = self.gpu_reader()
-        if isinstance(gpus, GpuUnavailable):
-            reading = GpuReading(unavailable=gpus)
-        else:
-            names = {p.pid: self.process_namer(p.pid) for card in gpus for p in card.processes}
-            reading = GpuReading(samples=tuple(gpus), process_names=names)
-        self.post_message(GpuSampled(reading))
 
     @work(thread=True, exclusive=True, group="pipelines", exit_on_error=False)
     def start_pipelines(self) -> None:
@@ -170,15 +158,6 @@ class TriageApp(App[None]):
         panel = self.query_one(GpuPanel)
         panel.plan = message.result
         panel.plan_error = message.error
-
-    @on(GpuSampled)
-    def show_gpu(self, message: GpuSampled) -> None:
-        panel = self.query_one(GpuPanel)
-        panel.process_names = message.reading.process_names or {}
-        panel.reading = message.reading
-        # Re-arm only after a reading arrives, so polls never overlap.
-        if message.reading.unavailable is None:
-            self.set_timer(GPU_POLL_SECONDS, self.poll_gpu)
 
     # -- pane commands → pipelines ------------------------------------------------------
 

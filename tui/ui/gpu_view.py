@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.adapters.nvml import GpuMemorySample, GpuUnavailable
+from tui.adapters.nvml import GpuMemorySample
 from tui.budget.plan import CardBudget, Plan
+from tui.gpu_sampler import GpuReading
 
 
 @dataclass(frozen=True)
@@ -43,18 +44,6 @@ def bar_cells(segments: list[BudgetSegment], width: int) -> list[tuple[str, int]
     for index in by_remainder[: width - sum(cells)]:
         cells[index] += 1
     return [(segment.key, count) for segment, count in zip(segments, cells, strict=True)]
-
-
-@dataclass(frozen=True)
-class GpuReading:
-    """The latest NVML poll: samples for every card, or why there are none."""
-
-    samples: tuple[GpuMemorySample, ...] = ()
-    unavailable: GpuUnavailable | None = None
-    process_names: dict[int, str] | None = None
-
-    def card(self, index: int) -> GpuMemorySample | None:
-        return self.samples[index] if index < len(self.samples) else None
 
 
 def headroom_warning(reading: GpuReading, index: int, warn_bytes: int) -> str | None:

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from tui.check_result import CheckResult
-from tui.ui.gpu_view import GpuReading
 
 if TYPE_CHECKING:
     from tui.planning.service import PlanResult
@@ -18,14 +17,6 @@ class ServicesChecked(Message):
 
     def __init__(self, results: list[CheckResult]) -> None:
         self.results = results
-        super().__init__()
-
-
-class GpuSampled(Message, bubble=False):
-    """A new NVML reading (the next poll is armed only once this one is shown)."""
-
-    def __init__(self, reading: GpuReading) -> None:
-        self.reading = reading
         super().__init__()
 
 

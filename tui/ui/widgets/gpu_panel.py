@@ -57,8 +57,12 @@ class GpuPanel(Static):
         self.process_names: dict[int, str] = {}
 
     def apply(self, event: object) -> None:
-        """The WhisperX worker reported its pid: its share is labelled as WhisperX's."""
-        if isinstance(event, WorkerMemory):
+        """A new NVML reading, or the WhisperX worker's pid (its share is labelled as
+        WhisperX's); other events are ignored."""
+        if isinstance(event, GpuReading):
+            self.process_names = event.process_names or {}
+            self.reading = event
+        elif isinstance(event, WorkerMemory):
             self.whisperx_pids.add(event.pid)
 
     def watch_plan(self, result: PlanResult | None) -> None:
