@@ -59,11 +59,11 @@ def first_frame_seconds(runs: int) -> list[float]:
 
 async def streaming_latency(lines: int, presses: int) -> dict[str, float]:
     from tui.adapters.nvml import GpuUnavailable
-    from tui.ui.app import TriageApp
     from tui.config import Config, OllamaConfig
-    from tui.ui.screens.plan_screen import PlanScreen
     from tui.transcripts.events import SegmentTranscribed, StageChanged
-    from tui.transcripts.store import FileState, StoredSegment
+    from tui.transcripts.records import FileState, StoredSegment
+    from tui.ui.app import TriageApp
+    from tui.ui.screens.plan_screen import PlanScreen
     from tui.ui.widgets.transcript_pane import TranscriptPane
 
     config = Config(ollama=OllamaConfig(host="http://127.0.0.1:9"))

@@ -31,10 +31,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, process_name, read_gpus
-from tui.ui.gpu_view import GpuReading, placement_warnings
-from tui.budget.plan import GpuCard, PlanRequest, WhisperRequest, plan_budget
 from tui.budget.known_models import known_model_shape
 from tui.budget.placement import pin_process, resolve_card
+from tui.budget.plan import GpuCard, PlanRequest, WhisperRequest, plan_budget
+from tui.ui.gpu_view import GpuReading, placement_warnings
 
 GIB = 1024**3
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.adapters.nvml import GpuUnavailable
-from tui.ui.app import make_app
 from tui.config import Config, OllamaConfig, PathsConfig
+from tui.ui.app import make_app
 from tui.ui.screens.plan_screen import PlanScreen
 from tui.ui.widgets.gpu_panel import GpuPanel
 from tui.ui.widgets.service_status import ServiceStatus
@@ -53,9 +53,9 @@ async def test_keymap_from_config_rebinds_quit(tmp_path: Path, user_env: dict[st
 
 async def test_rename_a_speaker_from_the_keyboard(tmp_path: Path,
                                                   user_env: dict[str, str]) -> None:
-    from tui.ui.messages import TranscriptUpdate
     from tui.transcripts.events import SegmentTranscribed, StageChanged
-    from tui.transcripts.store import FileState, StoredSegment
+    from tui.transcripts.records import FileState, StoredSegment
+    from tui.ui.messages import TranscriptUpdate
     from tui.ui.widgets.transcript_pane import TranscriptPane
 
     no_gpu = GpuUnavailable("none", "")

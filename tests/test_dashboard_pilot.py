@@ -16,7 +16,6 @@ from tests.services.dovecot import DovecotServer
 from tests.services.ollama_server import FakeOllamaServer
 from tests.services.speech import Dialogue, two_speaker_dialogue
 from tests.services.triage_model import ScriptedTriageModel
-from tui.ui.app import make_app
 from tui.config import (
     BudgetConfig,
     Config,
@@ -25,7 +24,8 @@ from tui.config import (
     PathsConfig,
     WhisperxConfig,
 )
-from tui.transcripts.store import FileState
+from tui.transcripts.records import FileState
+from tui.ui.app import make_app
 from tui.ui.widgets.transcript_pane import TranscriptPane
 from tui.ui.widgets.triage_pane import TriagePane
 

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from tests.services.gpu_samples import NO_GPU, PROCESS_NAMES, RTX_3090, TWO_RTX_3090
-from tui.ui.app import TriageApp
 from tui.config import BudgetConfig, Config, OllamaConfig, PathsConfig, WhisperxConfig
 from tui.doctor import CheckResult
 from tui.mail.events import MailArrived, VerdictReady
 from tui.mail.store import MailState, StoredMessage, StoredVerdict
-from tui.ui.messages import MailUpdate, ServicesChecked, TranscriptUpdate
 from tui.transcripts.events import FileQueued, SegmentTranscribed, StageChanged, WorkerMemory
-from tui.transcripts.store import FileState, StoredSegment
+from tui.transcripts.records import FileState, StoredSegment
+from tui.ui.app import TriageApp
+from tui.ui.messages import MailUpdate, ServicesChecked, TranscriptUpdate
 
 
 def fixed_config(whisperx_gpu: str = "") -> Config:

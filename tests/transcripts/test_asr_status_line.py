@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.adapters.nvml import GpuUnavailable
-from tui.ui.app import make_app
 from tui.config import Config, OllamaConfig, PathsConfig
-from tui.ui.messages import TranscriptUpdate
 from tui.transcripts.events import AsrPaused, AsrResumed
+from tui.ui.app import make_app
+from tui.ui.messages import TranscriptUpdate
 from tui.ui.widgets.service_status import ServiceStatus
 
 URL = "http://gpu-box:8001/v1"

@@ -141,9 +141,10 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as ProgressDisplay
 
-    from tui.transcripts.engine import WhisperxWorker
     from tui.transcripts.pipeline import TranscriptPipeline
-    from tui.transcripts.store import FileState, TranscriptStore
+    from tui.transcripts.records import FileState
+    from tui.transcripts.store import TranscriptStore
+    from tui.transcripts.worker.handle import WorkerProcess
 
     options = options_from_args(config, args)
     _export_token(options, args.hf_token)
@@ -159,7 +160,7 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
         # The worker's own chatter (whisperx, pyannote, ffmpeg) goes to the log file.
         log_path = str(config.paths.log_file or default_log_file())
         pipeline = TranscriptPipeline(store, options, output_dir,
-                                      WhisperxWorker(options, log_path=log_path))
+                                      WorkerProcess(options, log_path=log_path))
         paths_by_hash: dict[str, str] = {}
         waiting: list[AsrPaused] = []
         with ProgressDisplay(TextColumn("{task.description}"), BarColumn(),
@@ -257,10 +258,10 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
 
 def run_watch(config: Config) -> int:
     """Headless watcher for systemd or tmux: progress goes to stderr and the log file."""
-    from tui.transcripts.engine import WhisperxWorker
     from tui.transcripts.pipeline import TranscriptPipeline
     from tui.transcripts.store import TranscriptStore
     from tui.transcripts.watcher import DropFolderWatcher
+    from tui.transcripts.worker.handle import WorkerProcess
 
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
@@ -270,7 +271,7 @@ def run_watch(config: Config) -> int:
     log_path = str(config.paths.log_file or default_log_file())
     pipeline = TranscriptPipeline(
         store, options, config.paths.output_dir,
-        WhisperxWorker(options, config.whisperx.idle_unload_seconds, log_path=log_path))
+        WorkerProcess(options, config.whisperx.idle_unload_seconds, log_path=log_path))
 
     def report(event: object) -> None:
         if isinstance(event, StepUnavailable):

@@ -15,9 +15,9 @@ from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
 from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, process_name, read_gpus
+from tui.budget.units import gib_to_bytes
 from tui.config import Config
 from tui.doctor import run_checks
-from tui.ui.gpu_view import GpuReading
 from tui.mail.events import (
     ActionApplied,
     ActionFailed,
@@ -30,6 +30,16 @@ from tui.mail.events import (
     VerdictReady,
 )
 from tui.mail.verdicts import SuggestedAction
+from tui.paths import default_database, default_log_file
+from tui.planning.service import PlanOptions, make_plan
+from tui.transcripts.events import (
+    AsrPaused,
+    AsrResumed,
+    BatchSizeReduced,
+    StepUnavailable,
+    WorkerMemory,
+)
+from tui.ui.gpu_view import GpuReading
 from tui.ui.messages import (
     GpuSampled,
     MailUpdate,
@@ -38,18 +48,8 @@ from tui.ui.messages import (
     ServiceState,
     TranscriptUpdate,
 )
-from tui.paths import default_database, default_log_file
-from tui.planning.service import PlanOptions, make_plan
-from tui.budget.units import gib_to_bytes
 from tui.ui.screens.pickers import ActionPicker, folder_prompt
 from tui.ui.screens.plan_screen import PlanScreen
-from tui.transcripts.events import (
-    AsrPaused,
-    AsrResumed,
-    BatchSizeReduced,
-    StepUnavailable,
-    WorkerMemory,
-)
 from tui.ui.widgets.gpu_panel import GpuPanel
 from tui.ui.widgets.service_status import ServiceStatus
 from tui.ui.widgets.transcript_pane import TranscriptPane
@@ -149,19 +149,19 @@ class TriageApp(App[None]):
         self._start_mail()
 
     def _start_transcripts(self) -> None:
-        from tui.transcripts.engine import WhisperxWorker
         from tui.transcripts.options import TranscribeOptions
         from tui.transcripts.pipeline import TranscriptPipeline
         from tui.transcripts.store import TranscriptStore
         from tui.transcripts.watcher import DropFolderWatcher
+        from tui.transcripts.worker.handle import WorkerProcess
 
         config = self.config
         try:
             store = TranscriptStore(config.paths.database or default_database())
             self._stores.append(store)
             options = TranscribeOptions.from_config(config.whisperx)
-            worker = WhisperxWorker(options, config.whisperx.idle_unload_seconds,
-                                    log_path=str(config.paths.log_file or default_log_file()))
+            worker = WorkerProcess(options, config.whisperx.idle_unload_seconds,
+                                   log_path=str(config.paths.log_file or default_log_file()))
             pipeline = TranscriptPipeline(store, options, config.paths.output_dir, worker)
             pipeline.subscribe(self._forward_transcript_event)
             pipeline.start()

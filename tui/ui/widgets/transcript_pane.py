@@ -12,8 +12,6 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import ProgressBar, RichLog, Static
 
-from tui.ui.messages import TranscriptUpdate
-from tui.ui.transcript_view import speaker_style, transcript_line
 from tui.transcripts.events import (
     DuplicateSkipped,
     FileDone,
@@ -24,7 +22,9 @@ from tui.transcripts.events import (
     SegmentTranscribed,
     StageChanged,
 )
-from tui.transcripts.store import StoredSegment
+from tui.transcripts.records import StoredSegment
+from tui.ui.messages import TranscriptUpdate
+from tui.ui.transcript_view import speaker_style, transcript_line
 
 MAX_LINES = 2000
 # Lines arriving in a burst are written together at most this often: rendering each one as
