@@ -61,7 +61,7 @@ async def streaming_latency(lines: int, presses: int) -> dict[str, float]:
     from tui.adapters.nvml import GpuUnavailable
     from tui.config import Config, OllamaConfig
     from tui.transcripts.events import SegmentTranscribed, StageChanged
-    from tui.transcripts.store import FileState, StoredSegment
+    from tui.transcripts.records import FileState, StoredSegment
     from tui.ui.app import TriageApp
     from tui.ui.screens.plan_screen import PlanScreen
     from tui.ui.widgets.transcript_pane import TranscriptPane

@@ -54,7 +54,7 @@ async def test_keymap_from_config_rebinds_quit(tmp_path: Path, user_env: dict[st
 async def test_rename_a_speaker_from_the_keyboard(tmp_path: Path,
                                                   user_env: dict[str, str]) -> None:
     from tui.transcripts.events import SegmentTranscribed, StageChanged
-    from tui.transcripts.store import FileState, StoredSegment
+    from tui.transcripts.records import FileState, StoredSegment
     from tui.ui.widgets.transcript_pane import TranscriptPane
 
     no_gpu = GpuUnavailable("none", "")

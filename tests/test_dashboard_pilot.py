@@ -26,7 +26,7 @@ from tui.config import (
     PathsConfig,
     WhisperxConfig,
 )
-from tui.transcripts.store import FileState
+from tui.transcripts.records import FileState
 from tui.ui.app import make_app
 from tui.ui.widgets.transcript_pane import TranscriptPane
 from tui.ui.widgets.triage_pane import TriagePane

@@ -100,14 +100,14 @@ class Services:
         earlier run are queued again."""
         if self.transcripts is not None:
             return self.transcripts
-        from tui.transcripts.engine import WhisperxWorker
         from tui.transcripts.pipeline import TranscriptPipeline
         from tui.transcripts.store import TranscriptStore
+        from tui.transcripts.worker.handle import WorkerProcess
 
         store = TranscriptStore(self.database)
         self._stores.append(store)
         options = self.transcribe_options
-        worker = WhisperxWorker(options, self.config.whisperx.idle_unload_seconds,
+        worker = WorkerProcess(options, self.config.whisperx.idle_unload_seconds,
                                 log_path=self.log_path)
         self.transcripts = TranscriptPipeline(store, options, self.output_dir, worker)
         return self.transcripts

@@ -17,7 +17,7 @@ from tui.config import BudgetConfig, Config, OllamaConfig, PathsConfig, Whisperx
 from tui.mail.events import MailArrived, VerdictReady
 from tui.mail.records import MailState, StoredMessage, StoredVerdict
 from tui.transcripts.events import FileQueued, SegmentTranscribed, StageChanged, WorkerMemory
-from tui.transcripts.store import FileState, StoredSegment
+from tui.transcripts.records import FileState, StoredSegment
 from tui.ui.app import TriageApp
 from tui.ui.messages import ServicesChecked
 

@@ -15,16 +15,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from tests.services.speech import Dialogue
-from tui.transcripts.engine import WhisperxWorker
 from tui.transcripts.events import BatchSizeReduced, FileDone, FileFailed
 from tui.transcripts.options import TranscribeOptions, after_out_of_memory
 from tui.transcripts.pipeline import TranscriptPipeline
 from tui.transcripts.store import TranscriptStore
+from tui.transcripts.worker.handle import WorkerProcess
 
 CT2_OOM = "RuntimeError: CUDA failed with error out of memory"
 
 
-class TightCardWorker(WhisperxWorker):
+class TightCardWorker(WorkerProcess):
     def __init__(self, options: TranscribeOptions,
                  fits: Callable[[TranscribeOptions], bool]) -> None:
         super().__init__(options)

@@ -21,7 +21,8 @@ from tui.transcripts.events import (
 )
 from tui.transcripts.options import TranscribeOptions
 from tui.transcripts.pipeline import TranscriptPipeline
-from tui.transcripts.store import FileState, TranscriptStore
+from tui.transcripts.records import FileState
+from tui.transcripts.store import TranscriptStore
 
 
 def make_pipeline(tmp_path: Path, options: TranscribeOptions) -> tuple[TranscriptPipeline,
@@ -187,9 +188,9 @@ def test_restart_resumes_unfinished_and_never_redoes_finished(
 
 def test_idle_worker_unloads_and_gives_its_memory_back(
         tmp_path: Path, dialogue: Dialogue, cpu_options: TranscribeOptions) -> None:
-    from tui.transcripts.engine import WhisperxWorker
+    from tui.transcripts.worker.handle import WorkerProcess
 
-    worker = WhisperxWorker(cpu_options, idle_unload_seconds=0.2)
+    worker = WorkerProcess(cpu_options, idle_unload_seconds=0.2)
     store = TranscriptStore(tmp_path / "state.db")
     pipeline = TranscriptPipeline(store, cpu_options, tmp_path / "out", worker)
     memory: list[object] = []

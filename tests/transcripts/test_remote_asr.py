@@ -28,7 +28,8 @@ from tui.transcripts.events import (
 )
 from tui.transcripts.options import TranscribeOptions
 from tui.transcripts.pipeline import MAX_SUSPECT_TRIES, TranscriptPipeline
-from tui.transcripts.store import AudioFileRecord, FileState, TranscriptStore
+from tui.transcripts.records import AudioFileRecord, FileState
+from tui.transcripts.store import TranscriptStore
 
 WHISPER = "openai/whisper-large-v3"
 TRANSCRIPTIONS = "/v1/audio/transcriptions"

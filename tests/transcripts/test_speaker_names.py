@@ -7,7 +7,8 @@ from pathlib import Path
 
 from tui.transcripts.options import TranscribeOptions
 from tui.transcripts.pipeline import TranscriptPipeline
-from tui.transcripts.store import StoredSegment, TranscriptStore
+from tui.transcripts.records import StoredSegment
+from tui.transcripts.store import TranscriptStore
 
 
 def test_rename_rewrites_every_output(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tui.transcripts.store import FileState, StoredSegment, TranscriptStore
+from tui.transcripts.records import FileState, StoredSegment
+from tui.transcripts.store import TranscriptStore
 
 ACTIVE_STATES = [FileState.DECODING, FileState.TRANSCRIBING, FileState.ALIGNING,
                  FileState.DIARIZING, FileState.WRITING]

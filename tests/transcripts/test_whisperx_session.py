@@ -18,8 +18,9 @@ from tui.transcripts.events import (
     StageChanged,
 )
 from tui.transcripts.options import TranscribeOptions
-from tui.transcripts.store import FileState
-from tui.transcripts.whisperx_worker import WhisperxSession, is_out_of_memory
+from tui.transcripts.records import FileState
+from tui.transcripts.worker.out_of_memory import is_out_of_memory
+from tui.transcripts.worker.session import WhisperxSession
 
 
 def test_alignment_and_diarization_label_every_segment_and_word(

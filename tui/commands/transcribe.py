@@ -139,7 +139,7 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
     from rich.progress import Progress as ProgressDisplay
 
     from tui.runtime import Services
-    from tui.transcripts.store import FileState
+    from tui.transcripts.records import FileState
 
     options = options_from_args(config, args)
     _export_token(options, args.hf_token)

@@ -11,7 +11,6 @@ from rich.text import Text
 from tui.budget.export import EngineExport
 from tui.budget.plan import CardBudget
 from tui.budget.units import gib
-from tui.planning.service import PlanResult
 
 if TYPE_CHECKING:
     from tui.planning.service import PlanResult

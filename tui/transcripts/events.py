@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.transcripts.store import FileState, StoredSegment
+from tui.transcripts.records import FileState, StoredSegment
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,14 @@
-"""WhisperX options, mirroring the `whisperx` CLI flag for flag (same names, same defaults).
+"""WhisperX options: what one transcription runs with, flag for flag as the `whisperx` CLI
+names them.
 
 Plain data so it crosses into the WhisperX worker process; secrets (the HF token) are
 resolved from the environment inside the worker and never stored here.
+
+One source for defaults: every option `[whisperx]` has a key for takes its default from
+`WhisperxConfig`'s (through `_from_config_section(WhisperxConfig())`), so
+`TranscribeOptions()`, `TranscribeOptions.from_config(WhisperxConfig())` and `triage-tui
+transcribe` without flags agree. Only the decoding options the config has no key for keep
+the whisperx CLI's own defaults (beam 5, best of 5, the temperature fallback, ...).
 """
 
 from __future__ import annotations
@@ -18,38 +25,84 @@ ALL_FORMATS = ("srt", "vtt", "txt", "tsv", "json", "aud")
 _ALL_EXPANDS_TO = ("txt", "vtt", "srt", "tsv", "json")
 
 
+def _from_config_section(config: WhisperxConfig) -> dict[str, Any]:
+    """The options a `[whisperx]` section sets, in TranscribeOptions' terms ("" is None)."""
+    return {
+        "asr_backend": config.asr_backend,
+        "remote_url": config.remote_url,
+        "remote_model": config.remote_model,
+        "remote_api_key_env": config.remote_api_key_env,
+        "model": config.model,
+        "model_dir": str(config.model_dir) if config.model_dir else None,
+        "device": config.device,
+        "gpu": config.gpu,
+        "compute_type": config.compute_type,
+        "batch_size": config.batch_size,
+        "language": config.language or None,
+        "task": config.task,
+        "initial_prompt": config.initial_prompt or None,
+        "vad_method": config.vad_method,
+        "vad_onset": config.vad_onset,
+        "vad_offset": config.vad_offset,
+        "chunk_size": config.chunk_size,
+        "align": config.align and config.task != "translate",
+        "align_model": config.align_model or None,
+        "interpolate_method": config.interpolate_method,
+        "return_char_alignments": config.return_char_alignments,
+        "diarize": config.diarize,
+        "min_speakers": config.min_speakers,
+        "max_speakers": config.max_speakers,
+        "diarize_model": config.diarize_model,
+        "hf_token_env": config.hf_token_env,
+        "threads": config.threads,
+        "output_formats": tuple(config.output_formats),
+        "highlight_words": config.highlight_words,
+        "max_line_width": config.max_line_width,
+        "max_line_count": config.max_line_count,
+    }
+
+
+# The defaults of every option the config has a key for: the config's own defaults.
+_CONFIG_DEFAULTS = _from_config_section(WhisperxConfig())
+
+
 @dataclass(frozen=True)
 class TranscribeOptions:
-    asr_backend: str = "whisperx"
-    remote_url: str = ""
-    remote_model: str = ""
-    remote_api_key_env: str = "OPENAI_API_KEY"
-    model: str = "large-v3"
-    model_dir: str | None = None
-    device: str = "auto"
+    # From [whisperx]: defaults are WhisperxConfig's.
+    asr_backend: str = _CONFIG_DEFAULTS["asr_backend"]
+    remote_url: str = _CONFIG_DEFAULTS["remote_url"]
+    remote_model: str = _CONFIG_DEFAULTS["remote_model"]
+    remote_api_key_env: str = _CONFIG_DEFAULTS["remote_api_key_env"]
+    model: str = _CONFIG_DEFAULTS["model"]
+    model_dir: str | None = _CONFIG_DEFAULTS["model_dir"]
+    device: str = _CONFIG_DEFAULTS["device"]
     # The card: nvidia-smi's index or a UUID; "" leaves CUDA's own choice.
-    gpu: str = ""
-    compute_type: str = "float16"
-    batch_size: int = 8
-    language: str | None = None
-    task: str = "transcribe"
-    initial_prompt: str | None = None
+    gpu: str = _CONFIG_DEFAULTS["gpu"]
+    compute_type: str = _CONFIG_DEFAULTS["compute_type"]
+    batch_size: int = _CONFIG_DEFAULTS["batch_size"]
+    language: str | None = _CONFIG_DEFAULTS["language"]
+    task: str = _CONFIG_DEFAULTS["task"]
+    initial_prompt: str | None = _CONFIG_DEFAULTS["initial_prompt"]
+    vad_method: str = _CONFIG_DEFAULTS["vad_method"]
+    vad_onset: float = _CONFIG_DEFAULTS["vad_onset"]
+    vad_offset: float = _CONFIG_DEFAULTS["vad_offset"]
+    chunk_size: int = _CONFIG_DEFAULTS["chunk_size"]
+    align: bool = _CONFIG_DEFAULTS["align"]
+    align_model: str | None = _CONFIG_DEFAULTS["align_model"]
+    interpolate_method: str = _CONFIG_DEFAULTS["interpolate_method"]
+    return_char_alignments: bool = _CONFIG_DEFAULTS["return_char_alignments"]
+    diarize: bool = _CONFIG_DEFAULTS["diarize"]
+    min_speakers: int | None = _CONFIG_DEFAULTS["min_speakers"]
+    max_speakers: int | None = _CONFIG_DEFAULTS["max_speakers"]
+    diarize_model: str = _CONFIG_DEFAULTS["diarize_model"]
+    hf_token_env: str = _CONFIG_DEFAULTS["hf_token_env"]
+    threads: int = _CONFIG_DEFAULTS["threads"]
+    output_formats: tuple[str, ...] = _CONFIG_DEFAULTS["output_formats"]
+    highlight_words: bool = _CONFIG_DEFAULTS["highlight_words"]
+    max_line_width: int | None = _CONFIG_DEFAULTS["max_line_width"]
+    max_line_count: int | None = _CONFIG_DEFAULTS["max_line_count"]
+    # No [whisperx] key: the whisperx CLI's defaults (flags of `triage-tui transcribe` only).
     hotwords: str | None = None
-    vad_method: str = "pyannote"
-    vad_onset: float = 0.5
-    vad_offset: float = 0.363
-    chunk_size: int = 30
-    align: bool = True
-    align_model: str | None = None
-    interpolate_method: str = "nearest"
-    return_char_alignments: bool = False
-    diarize: bool = True
-    min_speakers: int | None = None
-    max_speakers: int | None = None
-    diarize_model: str = "pyannote/speaker-diarization-community-1"
-    hf_token_env: str = "HF_TOKEN"
-    threads: int = 0
-    # Decoding, as the whisperx CLI's defaults.
     temperature: float = 0.0
     temperature_increment_on_fallback: float | None = 0.2
     beam_size: int = 5
@@ -61,48 +114,11 @@ class TranscribeOptions:
     compression_ratio_threshold: float = 2.4
     logprob_threshold: float = -1.0
     no_speech_threshold: float = 0.6
-    # Outputs.
-    output_formats: tuple[str, ...] = ("all",)
-    highlight_words: bool = False
-    max_line_width: int | None = None
-    max_line_count: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: WhisperxConfig) -> TranscribeOptions:
-        return cls(
-            asr_backend=config.asr_backend,
-            remote_url=config.remote_url,
-            remote_model=config.remote_model,
-            remote_api_key_env=config.remote_api_key_env,
-            model=config.model,
-            model_dir=str(config.model_dir) if config.model_dir else None,
-            device=config.device,
-            gpu=config.gpu,
-            compute_type=config.compute_type,
-            batch_size=config.batch_size,
-            language=config.language or None,
-            task=config.task,
-            initial_prompt=config.initial_prompt or None,
-            vad_method=config.vad_method,
-            vad_onset=config.vad_onset,
-            vad_offset=config.vad_offset,
-            chunk_size=config.chunk_size,
-            align=config.align and config.task != "translate",
-            align_model=config.align_model or None,
-            interpolate_method=config.interpolate_method,
-            return_char_alignments=config.return_char_alignments,
-            diarize=config.diarize,
-            min_speakers=config.min_speakers,
-            max_speakers=config.max_speakers,
-            diarize_model=config.diarize_model,
-            hf_token_env=config.hf_token_env,
-            threads=config.threads,
-            output_formats=tuple(config.output_formats),
-            highlight_words=config.highlight_words,
-            max_line_width=config.max_line_width,
-            max_line_count=config.max_line_count,
-        )
+        return cls(**_from_config_section(config))
 
     def with_overrides(self, **overrides: Any) -> TranscribeOptions:
         known = {f.name for f in fields(self)}

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from tui.subscribers import Listener, Subscribers
 from tui.transcripts.backoff import RetryBackoff, display_url
-from tui.transcripts.engine import WhisperxWorker, WorkerCrashed
 from tui.transcripts.events import (
     AsrPaused,
     AsrResumed,
@@ -39,7 +38,9 @@ from tui.transcripts.file_identity import content_hash
 from tui.transcripts.options import TranscribeOptions, after_out_of_memory
 from tui.transcripts.outputs import write_outputs
 from tui.transcripts.probe import ProbeError, probe_audio
-from tui.transcripts.store import FileState, TranscriptStore
+from tui.transcripts.records import FileState
+from tui.transcripts.store import TranscriptStore
+from tui.transcripts.worker.handle import WorkerCrashed, WorkerProcess
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,12 @@ MAX_SUSPECT_TRIES = 3
 
 class TranscriptPipeline:
     def __init__(self, store: TranscriptStore, options: TranscribeOptions, output_dir: Path,
-                 worker: WhisperxWorker | None = None,
+                 worker: WorkerProcess | None = None,
                  backoff: RetryBackoff | None = None) -> None:
         self.store = store
         self.options = options
         self.output_dir = output_dir
-        self.worker = worker or WhisperxWorker(options)
+        self.worker = worker or WorkerProcess(options)
         self.backoff = backoff or RetryBackoff()
         self._configured_batch_size = options.batch_size
         self._suspect_tries: dict[str, int] = {}

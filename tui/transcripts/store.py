@@ -1,7 +1,9 @@
 """Transcript state in SQLite: the queue, each file's stage, and its segments.
 
 Everything the pipeline knows lives here, so a crash or restart loses nothing: files that
-were mid-way are queued again, finished ones are never redone.
+were mid-way are queued again, finished ones are never redone. Only the SQLite side: the
+types it reads and writes (`FileState`, `AudioFileRecord`, `StoredSegment`, `AddResult`)
+are in `tui.transcripts.records`.
 """
 
 from __future__ import annotations
@@ -9,67 +11,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
-from typing import Any
 
 from tui.adapters.sqlite_store import SqliteStore
-
-
-class FileState(str, Enum):
-    QUEUED = "queued"
-    DECODING = "decoding"
-    TRANSCRIBING = "transcribing"
-    ALIGNING = "aligning"
-    DIARIZING = "diarizing"
-    WRITING = "writing"
-    DONE = "done"
-    FAILED = "failed"
-
-    @property
-    def is_active(self) -> bool:
-        return self in _ACTIVE
-
-    @property
-    def is_final(self) -> bool:
-        return self in (FileState.DONE, FileState.FAILED)
-
-
-_ACTIVE = frozenset({FileState.DECODING, FileState.TRANSCRIBING, FileState.ALIGNING,
-                     FileState.DIARIZING, FileState.WRITING})
-
-
-@dataclass(frozen=True)
-class AudioFileRecord:
-    content_hash: str
-    path: Path
-    size: int
-    state: FileState
-    detail: str
-    error: str | None
-    attempts: int
-    language: str | None
-    outputs: tuple[Path, ...]
-    added_at: float
-    updated_at: float
-
-
-@dataclass(frozen=True)
-class StoredSegment:
-    index: int
-    start: float
-    end: float
-    text: str
-    speaker: str | None = None
-    words: tuple[dict[str, Any], ...] = field(default=())
-
-
-@dataclass(frozen=True)
-class AddResult:
-    record: AudioFileRecord
-    is_new: bool
-
+from tui.transcripts.records import (
+    ACTIVE_STATES,
+    AddResult,
+    AudioFileRecord,
+    FileState,
+    StoredSegment,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audio_files (
@@ -236,7 +187,7 @@ class TranscriptStore(SqliteStore):
 
     def resume_unfinished(self) -> list[str]:
         """After a crash or restart, files that were mid-way go back to the queue."""
-        active = [state.value for state in _ACTIVE]
+        active = [state.value for state in ACTIVE_STATES]
         marks = ",".join("?" * len(active))
         with self._transaction() as db:
             rows = db.execute(f"SELECT content_hash FROM audio_files WHERE state IN ({marks})",

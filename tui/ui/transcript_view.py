@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from tui.transcripts.store import StoredSegment
+from tui.transcripts.records import StoredSegment
 
 SPEAKER_STYLES = ("bold cyan", "bold magenta", "bold green", "bold yellow", "bold blue",
                   "bold red", "bold bright_cyan", "bold bright_magenta")

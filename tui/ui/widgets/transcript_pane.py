@@ -24,7 +24,7 @@ from tui.transcripts.events import (
     StageChanged,
     StepUnavailable,
 )
-from tui.transcripts.store import StoredSegment
+from tui.transcripts.records import StoredSegment
 from tui.ui.transcript_view import speaker_style, transcript_line
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,8 @@
-"""The parent side of the WhisperX worker process: start it, feed it files, watch it die.
+"""The parent's handle on the WhisperX worker process: start it, feed it files, watch it die.
+
+Runs in the parent (the dashboard, `triage-tui transcribe`/`watch`); the process it spawns
+runs `tui.transcripts.worker.process_main.worker_main`. Nothing here imports torch or
+whisperx.
 
 `multiprocessing` with the spawn start method (never fork: the parent may hold threads and
 CUDA must initialise fresh). Events come back on a queue; if the process dies mid-file (a
@@ -58,7 +62,10 @@ def _ensure_resource_tracker() -> None:
             sys.stderr = saved
 
 
-class WhisperxWorker:
+class WorkerProcess:
+    """One WhisperX worker process, seen from the parent: started on the first file,
+    stopped when idle (`idle_unload_seconds`) or asked, restarted after a crash."""
+
     def __init__(self, options: TranscribeOptions, idle_unload_seconds: float = 0.0,
                  log_path: str | None = None) -> None:
         self.options = options
@@ -82,7 +89,7 @@ class WhisperxWorker:
     def start(self) -> None:
         if self.is_running:
             return
-        from tui.transcripts.whisperx_worker import worker_main
+        from tui.transcripts.worker.process_main import worker_main
 
         _ensure_resource_tracker()
         self._requests = self._context.Queue()

@@ -1,22 +1,20 @@
-"""The WhisperX worker process: models load once and stay resident; files stream through.
+"""The WhisperX session: models load once and stay resident; files stream through.
 
-Runs in its own spawned process so the UI process never imports torch, a CUDA out-of-memory
-or a native crash costs one file and not the dashboard, and exiting gives the VRAM back.
-Only this module imports torch and whisperx, and only inside the worker.
+Runs in the worker process only (`process_main.worker_main` builds one), so the UI process
+never imports torch, a CUDA out-of-memory or a native crash costs one file and not the
+dashboard, and exiting gives the VRAM back. torch and whisperx are imported inside the
+methods, never at module import.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-import math
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.budget.placement import pin_process
 from tui.transcripts.events import (
     BatchSizeReduced,
     FileDone,
@@ -30,7 +28,11 @@ from tui.transcripts.events import (
     WorkerMemory,
 )
 from tui.transcripts.options import TranscribeOptions
-from tui.transcripts.store import FileState, StoredSegment
+from tui.transcripts.records import FileState, StoredSegment
+from tui.transcripts.worker import remote_asr
+from tui.transcripts.worker.out_of_memory import is_out_of_memory, shrink_diarization_batches
+from tui.transcripts.worker.remote_asr import RemoteRefused, RemoteServerUnavailable
+from tui.transcripts.worker.segments import json_safe, to_stored_segment
 
 log = logging.getLogger(__name__)
 Emit = Callable[[object], None]
@@ -38,135 +40,6 @@ Emit = Callable[[object], None]
 
 class DecodeError(Exception):
     pass
-
-
-# Statuses that say "not now" rather than anything about the file: request timeout, rate
-# limit, and a proxy in front of a server that is down, restarting or overloaded.
-_RETRY_STATUSES = {408: "timed out", 429: "busy", 502: "unavailable", 503: "unavailable",
-                   504: "unavailable"}
-# A connection that hangs is noticed in seconds; a long recording may take minutes to answer.
-REMOTE_CONNECT_TIMEOUT = 10.0
-REMOTE_READ_TIMEOUT = 600.0
-
-
-class RemoteRefused(Exception):
-    """The server's answer about this request (400 bad file, 401 key, 404 model, …)."""
-
-
-class RemoteServerUnavailable(Exception):
-    def __init__(self, problem: str, reason: str, retry_after: float | None = None,
-                 suspect_file: bool = False) -> None:
-        super().__init__(reason)
-        self.problem = problem
-        self.reason = reason
-        self.retry_after = retry_after
-        self.suspect_file = suspect_file
-
-
-def _server_message(error: Any) -> str:
-    body = getattr(error, "body", None)
-    message = (body.get("message") or body.get("detail")) if isinstance(body, dict) else None
-    return str(message or body or error)[:300]
-
-
-def remote_unavailable(error: BaseException) -> RemoteServerUnavailable | None:
-    """The remote ASR server is down, unreachable, busy or overloaded — not an answer about
-    this file — or None: connection errors, timeouts, 408/429/502/503/504, and a 500 (which
-    may be either). 400 (bad file), 401 (key), 404 (model) and the rest are answers."""
-    import openai
-
-    from tui.transcripts.backoff import retry_after_seconds
-
-    if isinstance(error, openai.APITimeoutError):
-        if type(error.__cause__).__name__ == "ReadTimeout":  # uploaded; the answer is late
-            return RemoteServerUnavailable(
-                "timed out", f"no answer {REMOTE_READ_TIMEOUT:.0f} s after the upload",
-                suspect_file=True)
-        return RemoteServerUnavailable("timed out", "no connection within "
-                                       f"{REMOTE_CONNECT_TIMEOUT:.0f} s")
-    if isinstance(error, openai.APIConnectionError):
-        cause = error.__cause__ or error.__context__
-        detail = str(cause).strip() if cause is not None else ""
-        return RemoteServerUnavailable("unreachable", detail or str(error))
-    if not isinstance(error, openai.APIStatusError):
-        return None
-    status = error.status_code
-    reason = f"HTTP {status}: {_server_message(error)}"
-    retry_after = retry_after_seconds(dict(error.response.headers.items()), time.time())
-    if status in _RETRY_STATUSES:
-        return RemoteServerUnavailable(f"{_RETRY_STATUSES[status]}, HTTP {status}", reason,
-                                       retry_after)
-    if status == 500:
-        return RemoteServerUnavailable("failing, HTTP 500", reason, retry_after,
-                                       suspect_file=True)
-    return None
-
-
-def remote_refusal(error: Any, options: TranscribeOptions) -> str:
-    """What the server said about this request (an APIStatusError), and the fix if any."""
-    status = error.status_code
-    reason = f"the ASR server refused the request: HTTP {status}: {_server_message(error)}"
-    if status in (401, 403):
-        return f"{reason} (fix: put the server's API key in ${options.remote_api_key_env})"
-    if status == 404:
-        return (f"{reason} (fix: serve {options.remote_model!r} there, e.g. `vllm serve "
-                f"{options.remote_model}`, or set [whisperx] remote_model to one listed at "
-                f"{options.remote_url.rstrip('/')}/models)")
-    return reason
-
-
-# How an allocation failure reads: CTranslate2 ("CUDA failed with error out of memory"),
-# PyTorch ("CUDA out of memory"), and cuBLAS failing to create its handle or workspace on a
-# full card (seen on an H100: bench/oom_backoff.py).
-_OUT_OF_MEMORY_MARKS = ("out of memory", "cublas_status_alloc_failed",
-                        "cudaerrormemoryallocation")
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    """CUDA OOM from PyTorch (OutOfMemoryError), CTranslate2 or cuBLAS (RuntimeErrors)."""
-    if type(error).__name__ == "OutOfMemoryError":
-        return True
-    text = str(error).lower()
-    return isinstance(error, RuntimeError) and any(mark in text for mark in _OUT_OF_MEMORY_MARKS)
-
-
-def _clean_number(value: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return value
-    return None if math.isnan(number) else round(number, 3)
-
-
-def _clean_word(word: dict[str, Any]) -> dict[str, Any]:
-    return {key: (_clean_number(value) if key in ("start", "end", "score") else value)
-            for key, value in word.items() if key != "chars"}
-
-
-def to_stored_segment(index: int, segment: dict[str, Any]) -> StoredSegment:
-    return StoredSegment(
-        index=index,
-        start=float(segment["start"]),
-        end=float(segment["end"]),
-        text=str(segment.get("text", "")).strip(),
-        speaker=segment.get("speaker"),
-        words=tuple(_clean_word(word) for word in segment.get("words", [])),
-    )
-
-
-def json_safe(value: Any) -> Any:
-    """Numpy scalars and NaN out of whisperx results, so they pickle and serialise."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 @dataclass
@@ -217,7 +90,7 @@ class WhisperxSession:
             self._asr = whisperx.load_model(
                 options.model,
                 device=self.device,
-                # The process is pinned to its card (worker_main), which CUDA then calls 0.
+                # The process is pinned to its card (process_main), which CUDA then calls 0.
                 device_index=0,
                 compute_type=self.compute_type,
                 download_root=options.model_dir,
@@ -357,48 +230,10 @@ class WhisperxSession:
     def _remote_transcribe(self, content_hash: str, path: str) -> dict[str, Any]:
         """Speech to text on an OpenAI-compatible server (vLLM serving Whisper, Triton), with
         word timestamps where it returns them; alignment and diarization still run here."""
-        import openai
-        from whisperx.utils import TO_LANGUAGE_CODE
-
-        options = self.options
-        # No retries in the client: an unreachable server pauses the whole queue instead
-        # (RemoteServerUnavailable → the pipeline's backoff), so one file never spins.
-        client = openai.OpenAI(base_url=options.remote_url, max_retries=0,
-                               timeout=openai.Timeout(REMOTE_READ_TIMEOUT,
-                                                      connect=REMOTE_CONNECT_TIMEOUT),
-                               api_key=os.environ.get(options.remote_api_key_env) or "no-key")
-        extra: dict[str, Any] = {}
-        if options.effective_language:
-            extra["language"] = options.effective_language
-        if options.initial_prompt:
-            extra["prompt"] = options.initial_prompt
-        try:
-            with open(path, "rb") as audio_file:
-                reply = client.audio.transcriptions.create(
-                    model=options.remote_model, file=audio_file, response_format="verbose_json",
-                    timestamp_granularities=["segment", "word"], **extra)
-        except openai.OpenAIError as error:
-            unavailable = remote_unavailable(error)
-            if unavailable is not None:
-                raise unavailable from error
-            if isinstance(error, openai.APIStatusError):
-                raise RemoteRefused(remote_refusal(error, options)) from error
-            raise
-        finally:
-            client.close()
-        words = [{"word": w.word, "start": w.start, "end": w.end}
-                 for w in (getattr(reply, "words", None) or [])]
-        segments = []
-        for index, remote in enumerate(getattr(reply, "segments", None) or []):
-            segment = {"start": float(remote.start), "end": float(remote.end),
-                       "text": str(remote.text).strip(),
-                       "words": [w for w in words
-                                 if remote.start <= w["start"] < remote.end]}
-            segments.append(segment)
-            self.emit(SegmentTranscribed(content_hash, to_stored_segment(index, segment)))
-        language = str(getattr(reply, "language", "") or "")
-        code = TO_LANGUAGE_CODE.get(language.lower(), language or options.effective_language)
-        return {"segments": segments, "language": code or "en"}
+        return remote_asr.transcribe(
+            self.options, path,
+            lambda index, segment: self.emit(
+                SegmentTranscribed(content_hash, to_stored_segment(index, segment))))
 
     def transcribe_file(self, content_hash: str, path: str) -> None:
         import whisperx
@@ -513,60 +348,3 @@ class WhisperxSession:
             to_stored_segment(i, s) for i, s in enumerate(labelled["segments"]))))
         return labelled
 
-
-def shrink_diarization_batches(pipeline: Any) -> int | None:
-    """Halve a pyannote speaker-diarization pipeline's segmentation and embedding batch
-    sizes; the new embedding batch size, or None when both are 1 (or not there)."""
-    shrunk = False
-    for name in ("embedding_batch_size", "segmentation_batch_size"):
-        size = getattr(pipeline, name, None)
-        if isinstance(size, int) and size > 1:
-            setattr(pipeline, name, size // 2)
-            shrunk = True
-    return getattr(pipeline, "embedding_batch_size", 1) if shrunk else None
-
-
-def _redirect_output(log_path: str) -> None:
-    """Send this process's stdout/stderr (native libraries' too) to the log file: under the
-    dashboard, anything printed would scribble over the screen."""
-    descriptor = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    os.dup2(descriptor, 1)
-    os.dup2(descriptor, 2)
-    os.close(descriptor)
-
-
-def _die_with_parent() -> None:
-    """If the dashboard is killed (SIGKILL, OOM killer), take the worker and its VRAM too."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, 9)  # SIGKILL
-    except (OSError, AttributeError):
-        pass  # not Linux: the closed request pipe still ends the worker
-
-
-def worker_main(options: dict[str, Any], requests: Any, events: Any,
-                log_path: str | None = None) -> None:
-    """Entry point of the spawned process: serve (content_hash, path) requests until None."""
-    _die_with_parent()
-    if log_path:
-        _redirect_output(log_path)
-    logging.basicConfig(level=logging.WARNING,
-                        format="%(asctime)s %(levelname)s whisperx-worker %(name)s: %(message)s")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    transcribe_options = TranscribeOptions(**options)
-    # Before torch or CTranslate2 initialise CUDA: every model of the worker (Whisper,
-    # alignment, diarization) then lands on the one configured card.
-    pin_process(transcribe_options.gpu, os.environ)
-    session = WhisperxSession(transcribe_options, events.put)
-    while True:
-        try:
-            request = requests.get()
-        except (EOFError, OSError):  # the parent is gone
-            break
-        if request is None:
-            break
-        content_hash, path = request
-        session.transcribe_file(content_hash, path)
