@@ -16,10 +16,10 @@ from tui.check_result import CheckResult
 from tui.config import BudgetConfig, Config, OllamaConfig, PathsConfig, WhisperxConfig
 from tui.mail.events import MailArrived, VerdictReady
 from tui.mail.records import MailState, StoredMessage, StoredVerdict
+from tui.runtime.events import ChecksDone
 from tui.transcripts.events import FileQueued, SegmentTranscribed, StageChanged, WorkerMemory
 from tui.transcripts.records import FileState, StoredSegment
 from tui.ui.app import TriageApp
-from tui.ui.messages import ServicesChecked
 
 
 def fixed_config(whisperx_gpu: str = "") -> Config:
@@ -64,12 +64,12 @@ async def feed_sample_data(pilot: Any) -> None:
     for message, verdict in mails:
         app.receive(MailArrived(message, message.key))
         app.receive(VerdictReady(message.key, verdict))
-    app.post_message(ServicesChecked([
+    app.receive(ChecksDone((
         CheckResult("GPU", True, "NVIDIA GeForce RTX 3090"),
         CheckResult("Ollama", True, "version 0.12.11"),
         CheckResult("IMAP", True, "ana@example.org"),
         CheckResult("Drop folder", True, "writable"),
-    ]))
+    )))
     digest = "f" * 64
     events = [WorkerMemory(5151, 0, 0, "cuda"),
               FileQueued(digest, "/srv/recordings/drop/standup.m4a"),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tui.adapters.nvml import GpuUnavailable
 from tui.config import Config, OllamaConfig, PathsConfig
-from tui.runtime import ServiceStarted
+from tui.runtime.events import ServiceStarted
 from tui.transcripts.events import AsrPaused, AsrResumed
 from tui.ui.app import make_app
 from tui.ui.widgets.service_status import ServiceStatus

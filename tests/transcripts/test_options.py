@@ -9,9 +9,9 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from tui.transcripts.cli import options_from_args
 
 from tui.cli import build_parser
+from tui.commands.transcribe import options_from_args
 from tui.config import Config, WhisperxConfig
 from tui.transcripts.options import TranscribeOptions
 

@@ -13,7 +13,7 @@ HEAVY = ("torch", "whisperx", "ctranslate2", "pyannote", "openai")
 
 def test_the_parent_side_imports_no_heavy_library() -> None:
     code = ("import sys\n"
-            "import tui.transcripts.cli, tui.transcripts.pipeline, tui.transcripts.store\n"
+            "import tui.commands.transcribe, tui.transcripts.pipeline, tui.transcripts.store\n"
             "from tui.transcripts.worker.handle import WorkerProcess\n"
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

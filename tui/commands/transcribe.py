@@ -138,7 +138,7 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as ProgressDisplay
 
-    from tui.runtime import Services
+    from tui.runtime.services import Services
     from tui.transcripts.records import FileState
 
     options = options_from_args(config, args)

@@ -33,7 +33,7 @@ def run_triage(config: Config, args: argparse.Namespace) -> int:
     from tui.mail.events import ActionFailed, BatchRetried, TriageFailed
     from tui.mail.records import MailState
     from tui.mail.verdicts import SuggestedAction
-    from tui.runtime import Services
+    from tui.runtime.services import Services
 
     if not config.imap.enabled:
         print("triage-tui triage: no IMAP account configured: set [imap] host and username",

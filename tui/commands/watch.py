@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 
 def run_watch(config: Config) -> int:
     """Headless watcher for systemd or tmux: progress goes to stderr and the log file."""
-    from tui.runtime import Services, ServiceStarted
+    from tui.runtime.events import ServiceStarted
+    from tui.runtime.services import Services
 
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(logging.Formatter("%(asctime)s %(message)s"))

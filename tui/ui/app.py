@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -19,9 +19,10 @@ from tui.adapters.nvml import process_name, read_gpus
 from tui.budget.units import gib_to_bytes
 from tui.config import Config
 from tui.gpu_sampler import GpuReader
-from tui.runtime import Services, StoppedCleanly
+from tui.runtime.events import StoppedCleanly
+from tui.runtime.services import Services
 from tui.ui.event_inbox import EventInbox
-from tui.ui.messages import EventsArrived, PlanReady, ServicesChecked
+from tui.ui.messages import EventsArrived
 from tui.ui.screens.plan_screen import PlanScreen
 from tui.ui.widgets.gpu_panel import GpuPanel
 from tui.ui.widgets.service_status import ServiceStatus
@@ -29,10 +30,10 @@ from tui.ui.widgets.transcript_pane import TranscriptPane
 from tui.ui.widgets.triage_pane import TriagePane
 
 if TYPE_CHECKING:
-    from tui.mail.pipeline import MailPipeline
     from tui.transcripts.pipeline import TranscriptPipeline
 
 log = logging.getLogger(__name__)
+P = TypeVar("P")
 
 # Below this many columns the two panes stack instead of sitting side by side.
 NARROW_WIDTH = 100
@@ -63,7 +64,6 @@ class TriageApp(App[None]):
         self.run_doctor = run_doctor
         self.services = services or Services(config)
         self.inbox = EventInbox(lambda: self.post_message(EventsArrived()))
-        self._plan: PlanReady | None = None
         self.stopped: StoppedCleanly | None = None  # what quitting left behind, if anything
 
     def compose(self) -> ComposeResult:
@@ -93,49 +93,28 @@ class TriageApp(App[None]):
         """The pipelines' listener (any thread): events queue in the inbox."""
         self.inbox.put(event)
 
-    # -- workers: blocking adapters off the UI thread ----------------------------------
+    # -- workers: blocking work off the UI thread; results come back through the inbox ---
 
-    @work(thread=True, exclusive=True, group="services", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="checks", exit_on_error=False)
     def check_services(self) -> None:
-        from tui.doctor import run_checks
-
-        self.post_message(ServicesChecked(run_checks(self.config)))
+        self.services.check(self.receive)
 
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
     def compute_plan(self) -> None:
-        from tui.planning.service import PlanOptions, make_plan
-
-        try:
-            result = make_plan(self.config, PlanOptions(), gpus=self.gpu_reader())
-        except Exception as error:  # any planning failure is shown, never fatal
-            log.exception("planning failed")
-            self.post_message(PlanReady(None, str(error)))
-            return
-        self.post_message(PlanReady(result))
+        self.services.plan(self.receive, self.gpu_reader)
 
     @work(thread=True, exclusive=True, group="pipelines", exit_on_error=False)
     def start_pipelines(self) -> None:
         self.services.start_transcripts(self.receive)
         self.services.start_mail(self.receive)
 
-    def _on_mail(self, name: str, work: Callable[[MailPipeline], Any]) -> None:
-        """Run a pane's command on the mail pipeline in a thread worker."""
-        mail = self.services.mail
-        if mail is None:
-            self.notify("mail is not connected", severity="warning")
-            return
-        self.run_worker(lambda: work(mail), name=name, group="mail-actions", thread=True,
-                        exit_on_error=False)
-
-    def _on_transcripts(self, name: str, work: Callable[[TranscriptPipeline], Any]) -> None:
-        pipeline = self.services.transcripts
+    def _run_on(self, pipeline: P | None, work: Callable[[P], object], name: str) -> None:
+        """A pane's command, run on its pipeline in a thread worker."""
         if pipeline is None:
-            self.notify("the transcript pipeline is not running", severity="warning")
+            self.notify(f"{name}: that pipeline is not running", severity="warning")
             return
-        self.run_worker(lambda: work(pipeline), name=name, group="transcript-edits",
+        self.run_worker(lambda: work(pipeline), name=name, group="pane-commands",
                         thread=True, exit_on_error=False)
-
-    # -- events and results → widgets ---------------------------------------------------
 
     @on(EventsArrived)
     def deliver_events(self) -> None:
@@ -145,39 +124,27 @@ class TriageApp(App[None]):
             for widget in widgets:
                 widget.apply(event)
 
-    @on(ServicesChecked)
-    def show_services(self, message: ServicesChecked) -> None:
-        self.query_one(ServiceStatus).set_checks(message.results)
-        for result in message.results:
-            if not result.ok:
-                log.info("%s: %s (fix: %s)", result.name, result.detail, result.fix)
-
-    @on(PlanReady)
-    def show_plan_result(self, message: PlanReady) -> None:
-        self._plan = message
-        panel = self.query_one(GpuPanel)
-        panel.plan = message.result
-        panel.plan_error = message.error
-
     # -- pane commands → pipelines ------------------------------------------------------
 
     @on(TriagePane.Accept)
     def accept(self, message: TriagePane.Accept) -> None:
-        self._on_mail("accept", lambda mail: [mail.accept(key) for key in message.keys])
+        self._run_on(self.services.mail, lambda mail: [mail.accept(k) for k in message.keys],
+                     "accept")
 
     @on(TriagePane.Undo)
     def undo(self, message: TriagePane.Undo) -> None:
-        self._on_mail("undo", lambda mail: [mail.undo(key) for key in message.keys])
+        self._run_on(self.services.mail, lambda mail: [mail.undo(k) for k in message.keys],
+                     "undo")
 
     @on(TriagePane.Retriage)
     def retriage(self, message: TriagePane.Retriage) -> None:
-        self._on_mail("retriage", lambda mail: mail.retriage(message.keys))
+        self._run_on(self.services.mail, lambda mail: mail.retriage(message.keys), "re-triage")
 
     @on(TriagePane.Decide)
     def decide(self, message: TriagePane.Decide) -> None:
-        self._on_mail("decide", lambda mail: [
+        self._run_on(self.services.mail, lambda mail: [
             mail.decide(key, message.action, message.folder, source="override")
-            for key in message.keys])
+            for key in message.keys], message.action.value)
 
     @on(TranscriptPane.RetryFailed)
     def retry_failed_recordings(self) -> None:
@@ -186,7 +153,7 @@ class TriageApp(App[None]):
             self.notify(f"{len(queued)} failed recording(s) queued again" if queued
                         else "no failed recordings to retry")
 
-        self._on_transcripts("retry-failed", retry)
+        self._run_on(self.services.transcripts, retry, "retry failed")
 
     @on(TranscriptPane.RenameSpeaker)
     def rename_speaker(self, message: TranscriptPane.RenameSpeaker) -> None:
@@ -197,7 +164,7 @@ class TriageApp(App[None]):
                 self.notify(f"{message.speaker} is now {message.name}; "
                             f"{len(outputs)} output files rewritten")
 
-        self._on_transcripts("rename-speaker", rename)
+        self._run_on(self.services.transcripts, rename, "rename speaker")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
@@ -208,8 +175,8 @@ class TriageApp(App[None]):
     # -- actions -----------------------------------------------------------------------
 
     def action_show_plan(self) -> None:
-        plan = self._plan
-        self.push_screen(PlanScreen(plan.result if plan else None, plan.error if plan else None))
+        panel = self.query_one(GpuPanel)
+        self.push_screen(PlanScreen(panel.plan, panel.plan_error))
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):

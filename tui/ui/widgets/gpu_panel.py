@@ -9,6 +9,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.budget.plan import CardBudget, Plan
+from tui.runtime.events import PlanComputed
 from tui.transcripts.events import WorkerMemory
 from tui.ui.gpu_view import (
     GpuReading,
@@ -57,9 +58,11 @@ class GpuPanel(Static):
         self.process_names: dict[int, str] = {}
 
     def apply(self, event: object) -> None:
-        """A new NVML reading, or the WhisperX worker's pid (its share is labelled as
+        """The plan, a new NVML reading, or the WhisperX worker's pid (its share is labelled as
         WhisperX's); other events are ignored."""
-        if isinstance(event, GpuReading):
+        if isinstance(event, PlanComputed):
+            self.plan, self.plan_error = event.result, event.error
+        elif isinstance(event, GpuReading):
             self.process_names = event.process_names or {}
             self.reading = event
         elif isinstance(event, WorkerMemory):

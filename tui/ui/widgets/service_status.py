@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from tui.check_result import CheckResult
 from tui.mail.events import ImapStatus, TriageStatus
-from tui.runtime import ServiceStarted
+from tui.runtime.events import ChecksDone, ServiceStarted
 from tui.transcripts.events import AsrPaused, AsrResumed
 
 _SHORT_NAMES = {"LLM model": "model", "Drop folder": "drop", "WhisperX model": "whisper"}
@@ -50,7 +50,9 @@ class ServiceStatus(Static):
 
     def apply(self, event: object) -> None:
         """A pipeline event that changes a service's live state; others are ignored."""
-        if isinstance(event, ServiceStarted):
+        if isinstance(event, ChecksDone):
+            self.set_checks(list(event.results))
+        elif isinstance(event, ServiceStarted):
             if event.name == "watcher" and event.ok:
                 self._watcher_detail = event.detail
             if not (event.name == "IMAP" and event.ok):  # IMAP says more once it connects

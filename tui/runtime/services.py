@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from tui.config import Config
 from tui.gpu_sampler import GpuReader, GpuSampler
 from tui.paths import default_database, default_log_file
+from tui.runtime.events import ChecksDone, PlanComputed, ServiceStarted, StoppedCleanly
 
 if TYPE_CHECKING:
     from tui.llm import TriageBackend
@@ -37,27 +37,6 @@ Listener = Callable[[object], None]
 
 class _Closable(Protocol):
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class ServiceStarted:
-    """A service came up (ok) or could not start (the reason in `detail`)."""
-
-    name: str      # "watcher" or "IMAP"
-    ok: bool
-    detail: str
-
-
-@dataclass(frozen=True)
-class StoppedCleanly:
-    """What `Services.stop` found: every thread joined and the worker process gone."""
-
-    threads_alive: tuple[str, ...]
-    worker_alive: bool
-
-    @property
-    def ok(self) -> bool:
-        return not self.threads_alive and not self.worker_alive
 
 
 class Services:
@@ -178,7 +157,32 @@ class Services:
         pipeline.start()
         return ServiceStarted("IMAP", True, "started")
 
-    # -- GPU ------------------------------------------------------------------------------
+    # -- checks, plan and GPU readings ---------------------------------------------------
+
+    def check(self, listener: Listener) -> ChecksDone:
+        """Run the doctor's checks (they may wait on network timeouts: call off the UI
+        thread) and hand the results to `listener`."""
+        from tui.doctor import run_checks
+
+        done = ChecksDone(tuple(run_checks(self.config)))
+        for result in done.results:
+            if not result.ok:
+                log.info("%s: %s (fix: %s)", result.name, result.detail, result.fix)
+        listener(done)
+        return done
+
+    def plan(self, listener: Listener, gpu_reader: GpuReader) -> PlanComputed:
+        """Plan the budget for the cards `gpu_reader` sees; a failure is a value, not a
+        crash (shown where the plan would be)."""
+        from tui.planning.service import PlanOptions, make_plan
+
+        try:
+            computed = PlanComputed(make_plan(self.config, PlanOptions(), gpus=gpu_reader()))
+        except Exception as error:
+            log.exception("planning failed")
+            computed = PlanComputed(None, str(error))
+        listener(computed)
+        return computed
 
     def start_gpu_sampler(self, listener: Listener, reader: GpuReader,
                           process_namer: Callable[[int], str]) -> None:
