@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -22,15 +22,22 @@ class ConfigError(Exception):
     """A config file that cannot be used; the message names the file and the key."""
 
 
+# A config is an interface: a value of the wrong type is an error naming the key, never coerced
+# (`auto_apply = "yes"`, `port = "993"` and `align = 1` are refused). An int is still a float.
+# Paths are written as strings in TOML, so a path key takes a string.
+ConfigPath = Annotated[Path, Field(strict=False)]
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True,
+                              strict=True)
 
 
 class PathsConfig(_Section):
-    drop_folder: Path = Path("~/triage-tui/drop")
-    output_dir: Path = Path("~/triage-tui/transcripts")
-    database: Path | None = None
-    log_file: Path | None = None
+    drop_folder: ConfigPath = Path("~/triage-tui/drop")
+    output_dir: ConfigPath = Path("~/triage-tui/transcripts")
+    database: ConfigPath | None = None
+    log_file: ConfigPath | None = None
 
     @field_validator("drop_folder", "output_dir", "database", "log_file", mode="after")
     @classmethod
@@ -42,7 +49,7 @@ class ImapConfig(_Section):
     host: str = ""
     port: int = Field(default=993, ge=1, le=65535)
     security: Literal["tls", "starttls", "plain"] = "tls"
-    ca_file: Path | None = None
+    ca_file: ConfigPath | None = None
     username: str = ""
     password_env: str = "TRIAGE_TUI_IMAP_PASSWORD"
     password_command: str = ""
@@ -103,7 +110,7 @@ class WhisperxConfig(_Section):
     remote_model: str = "openai/whisper-large-v3"
     remote_api_key_env: str = "OPENAI_API_KEY"
     model: str = "large-v3"
-    model_dir: Path | None = None
+    model_dir: ConfigPath | None = None
     device: Literal["auto", "cuda", "cpu"] = "auto"
     gpu: str = ""
     compute_type: Literal["float16", "int8_float16", "int8", "float32"] = "float16"

@@ -192,3 +192,29 @@ def test_cli_prints_each_deprecation_note_to_stderr_and_the_log(
         if handler not in before:
             handler.close()
     assert "[ollama] temperature is deprecated" in log_file.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("section", "key", "text", "wanted"), [
+    ("imap", "auto_apply", '"yes"', "valid boolean"),
+    ("imap", "port", '"993"', "valid integer"),
+    ("whisperx", "align", "1", "valid boolean"),
+    ("whisperx", "batch_size", "2.0", "valid integer"),
+    ("ollama", "host", "11434", "valid string"),
+    ("budget", "num_ctx", "true", "valid integer"),
+])
+def test_values_of_the_wrong_type_are_errors_not_coerced(
+        tmp_path: Path, section: str, key: str, text: str, wanted: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f"[{section}]\n{key} = {text}\n")
+    with pytest.raises(ConfigError) as error:
+        load_config_file(path)
+    assert f"{section}.{key}: Input should be a {wanted}" in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_an_integer_is_still_a_number_and_a_path_is_a_string(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[imap]\ntimeout_seconds = 5\n[paths]\ndatabase = "/srv/state.db"\n')
+    config = load_config_file(path)
+    assert config.imap.timeout_seconds == 5.0
+    assert config.paths.database == Path("/srv/state.db")
