@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.services import mail_corpus as corpus
+from tui.budget.tokens import estimate_tokens
 from tui.mail.parsing import (
     Attachment,
     ParsedEmail,
@@ -20,7 +21,6 @@ from tui.mail.parsing import (
     parse_email,
     truncate_to_tokens,
 )
-from tui.budget.tokens import estimate_tokens
 
 BUDGET = 2000
 MARKER_RE = re.compile(r"\n?\[… truncated: (\d+) more characters\]\Z")
