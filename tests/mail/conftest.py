@@ -1,4 +1,9 @@
-"""Real Dovecot and the Ollama-protocol server, wired into a mail pipeline config."""
+"""Real Dovecot and the Ollama-protocol server, wired into a mail pipeline config.
+
+Dovecot advertises everything it implements unless a test says otherwise: parametrizing
+``imap_capabilities`` starts the test's server with just that list, e.g. one without IDLE or
+MOVE (`WITHOUT_IDLE_AND_MOVE`), and the pipeline then meets that server.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,30 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IMAP_PASSWORD, IMAP_USER
-from tests.services.dovecot import DovecotServer
+from tests.services.dovecot import DovecotServer, capabilities_without
 from tests.services.ollama_server import FakeOllamaServer
 from tests.services.triage_model import ScriptedTriageModel
 from tui.config import BudgetConfig, Config, ImapConfig, OllamaConfig, PathsConfig
 from tui.mail.pipeline import MailPipeline
 from tui.mail.store import MailStore
+
+#: An older or minimal server: no IDLE (RFC 2177), no MOVE (RFC 6851); UIDPLUS is still there.
+WITHOUT_IDLE_AND_MOVE = capabilities_without("IDLE", "MOVE")
+
+
+@pytest.fixture
+def imap_capabilities() -> tuple[str, ...] | None:
+    """What the test's Dovecot advertises; None: all Dovecot implements. Override with
+    ``@pytest.mark.parametrize("imap_capabilities", [...])``."""
+    return None
+
+
+@pytest.fixture
+def dovecot(tmp_path: Path, imap_capabilities: tuple[str, ...] | None) -> Iterator[DovecotServer]:
+    """tests/conftest.py's server, advertising `imap_capabilities`."""
+    with DovecotServer(tmp_path / "dovecot", {IMAP_USER: IMAP_PASSWORD}, tls=True,
+                       capabilities=imap_capabilities) as server:
+        yield server
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import IMAP_USER
+from tests.mail.conftest import WITHOUT_IDLE_AND_MOVE
 from tests.services import mail_corpus
 from tests.services.dovecot import DovecotServer
 from tests.services.ollama_server import FakeOllamaServer
@@ -189,17 +190,13 @@ def test_verdicts_stream_before_the_batch_completes(
         m.key for m in mail_pipeline.store.messages()}
 
 
-@pytest.mark.parametrize("use_move", [True, False])
+@pytest.mark.parametrize("imap_capabilities", [None, WITHOUT_IDLE_AND_MOVE],
+                         ids=["MOVE", "no-MOVE"])
 def test_each_action_applies_and_undoes_as_another_client_sees_it(
-        use_move: bool, dovecot: DovecotServer, mail_pipeline: MailPipeline,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    if not use_move:
-        # The COPY + \\Deleted + UID EXPUNGE path, against the same real server.
-        from tui.mail.imap_mailbox import ImapMailbox
-
-        original = ImapMailbox.has_capability
-        monkeypatch.setattr(ImapMailbox, "has_capability",
-                            lambda self, name: False if name == "MOVE" else original(self, name))
+        imap_capabilities: tuple[str, ...] | None, dovecot: DovecotServer,
+        mail_pipeline: MailPipeline) -> None:
+    # Without MOVE advertised, the COPY + \\Deleted + UID EXPUNGE path, on a real server.
+    use_move = imap_capabilities is None
     seed(dovecot, REALISTIC["plain"], REALISTIC["newsletter"], REALISTIC["security"],
          mail_corpus.latin1_body())
     mail_pipeline.sync_once()
@@ -237,6 +234,24 @@ def test_each_action_applies_and_undoes_as_another_client_sees_it(
     assert "\\Flagged" not in after[security.message_id]
     assert newsletter.message_id in after and plain.message_id in after
     assert "\\Seen" not in after[plain.message_id]
+
+    # What the server received: Dovecot accepts MOVE even unadvertised, so this shows that
+    # the pipeline chose its path from the capability list.
+    commands = dovecot.commands(IMAP_USER)
+    names = {c.name for c in commands}
+    copies = [i for i, c in enumerate(commands) if c.name == "UID COPY"]
+    if use_move:
+        assert "UID MOVE" in names and not copies
+        return
+    assert "UID MOVE" not in names and "MOVE" not in names
+    assert len(copies) == 4  # archive, move to Junk, and their two undos
+    for i in copies:
+        uid = commands[i].arguments.split()[0]
+        store, expunge = commands[i + 1], commands[i + 2]
+        assert store.name == "UID STORE" and store.arguments.split()[0] == uid
+        assert "\\Deleted" in store.arguments
+        assert (expunge.name, expunge.arguments) == ("UID EXPUNGE", uid)
+    assert "EXPUNGE" not in names  # a plain EXPUNGE would have purged the bystander
 
 
 def test_idle_push_reaches_the_pipeline_and_a_dropped_connection_loses_nothing(
@@ -333,14 +348,9 @@ def test_connection_killed_mid_fetch_loses_nothing_and_repeats_nothing(
     assert fetched.count(fetches[0][0]) == 1
 
 
+@pytest.mark.parametrize("imap_capabilities", [WITHOUT_IDLE_AND_MOVE], ids=["no-IDLE"])
 def test_polling_when_the_server_has_no_idle(dovecot: DovecotServer, mail_config: Any,
-                                             mail_pipeline: MailPipeline,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.mail.imap_mailbox import ImapMailbox
-
-    original = ImapMailbox.has_capability
-    monkeypatch.setattr(ImapMailbox, "has_capability",
-                        lambda self, name: False if name == "IDLE" else original(self, name))
+                                             mail_pipeline: MailPipeline) -> None:
     mail_config.imap.poll_seconds = 5  # the smallest the config allows
     statuses: list[str] = []
     mail_pipeline.subscribe(lambda e: statuses.append(e.state)
@@ -350,6 +360,8 @@ def test_polling_when_the_server_has_no_idle(dovecot: DovecotServer, mail_config
     seed(dovecot, mail_corpus.plain_text(message_id="<polled@example.org>"))
     wait_until(lambda: mail_pipeline.store.messages(), timeout=15)
     assert "idle" not in statuses
+    # Dovecot would accept IDLE unadvertised; the pipeline never sent it.
+    assert "IDLE" not in {c.name for c in dovecot.commands(IMAP_USER)}
 
 
 def test_a_stalled_model_times_out_and_mail_is_kept(

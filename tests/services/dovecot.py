@@ -15,7 +15,15 @@ Layout below ``root``::
     run/              base_dir (sockets, master.pid, login chroot)
     state/            state_dir
     mail/<user>/      home of each user; mail in mail/<user>/Maildir
+    mail/<user>/rawlog/  Dovecot's transcript of each IMAP session after login
+                      (``*.in``: what the client sent; read with `commands`)
     tls/              CA + server certificate/key when ``tls=True``
+
+Capabilities: by default the server advertises what Dovecot itself implements. With
+``capabilities=`` it advertises exactly that list instead (Dovecot's ``imap_capability``
+setting, used before and after login), which is how tests meet a server without IDLE or MOVE
+(`capabilities_without`). Dovecot still *accepts* commands it no longer advertises, so a test
+that wants to know which path a client chose reads the session transcript (`commands`).
 
 Privileges, when run as root (the CI case):
 
@@ -48,9 +56,10 @@ import subprocess
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import NamedTuple
 
 import imapclient
 
@@ -70,6 +79,39 @@ _INSTALL_HINT = "dovecot not installed: apt-get install dovecot-imapd"
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_./+@=,-]+$")
 _SAFE_FIELD = re.compile(r"^[^:\s%\\\"']+$")
 _APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
+# A capability is an IMAP atom (RFC 3501); we also refuse anything Dovecot would expand.
+_CAPABILITY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9=+._-]*$")
+# Rawlog prefixes every line with "<unix time>.<microseconds> ".
+_RAWLOG_STAMP = re.compile(rb"^\d+\.\d+ ")
+# A command line that announces a literal ends in {N} or {N+} (LITERAL+).
+_LITERAL = re.compile(rb"\{(\d+)\+?\}$")
+
+#: What Dovecot 2.3 advertises after login with no ``imap_capability`` set, in its order.
+#: Lists built from it advertise nothing this Dovecot does not implement (the fixture tests
+#: check that against the running server).
+DOVECOT_CAPABILITIES: tuple[str, ...] = (
+    "IMAP4rev1", "SASL-IR", "LOGIN-REFERRALS", "ID", "ENABLE", "IDLE", "SORT", "SORT=DISPLAY",
+    "THREAD=REFERENCES", "THREAD=REFS", "THREAD=ORDEREDSUBJECT", "MULTIAPPEND", "URL-PARTIAL",
+    "CATENATE", "UNSELECT", "CHILDREN", "NAMESPACE", "UIDPLUS", "LIST-EXTENDED", "I18NLEVEL=1",
+    "CONDSTORE", "QRESYNC", "ESEARCH", "ESORT", "SEARCHRES", "WITHIN", "CONTEXT=SEARCH",
+    "LIST-STATUS", "BINARY", "MOVE", "SNIPPET=FUZZY", "PREVIEW=FUZZY", "PREVIEW", "STATUS=SIZE",
+    "SAVEDATE", "LITERAL+", "NOTIFY", "SPECIAL-USE",
+)  # fmt: skip
+
+
+def capabilities_without(*names: str) -> tuple[str, ...]:
+    """Dovecot's own capability list minus ``names`` (e.g. "IDLE", "MOVE"), for
+    ``DovecotServer(capabilities=...)``: a server that lacks just those extensions."""
+    unwanted = {name.upper() for name in names}
+    return tuple(c for c in DOVECOT_CAPABILITIES if c.upper() not in unwanted)
+
+
+class ClientCommand(NamedTuple):
+    """One command a client sent, from Dovecot's session transcript."""
+
+    session: str  # the rawlog file's name without suffix: one per IMAP session
+    name: str  # upper case, with the UID prefix when used: "SELECT", "UID MOVE", "IDLE"
+    arguments: str  # as sent, literals left out
 
 
 def _find_binary(name: str) -> str | None:
@@ -195,6 +237,7 @@ class DovecotServer:
         *,
         tls: bool = False,
         folders: Mapping[str, str | None] = DEFAULT_FOLDERS,
+        capabilities: Sequence[str] | None = None,
         start_timeout: float = 10.0,
     ) -> None:
         # A None default instead of a dict literal: a mutable default would be
@@ -203,6 +246,10 @@ class DovecotServer:
         self.root: Path = Path(root).resolve()
         self.tls: bool = tls
         self.folders: dict[str, str | None] = dict(folders)
+        #: What the server advertises before and after login; None: Dovecot's own list.
+        self.capabilities: tuple[str, ...] | None = (
+            None if capabilities is None else tuple(capabilities)
+        )
         self.start_timeout: float = start_timeout
 
         if not _SAFE_PATH.match(str(self.root)):
@@ -216,6 +263,13 @@ class DovecotServer:
         for folder in self.folders:
             if not _SAFE_FIELD.match(folder) or "/" in folder:
                 raise ValueError(f"unsupported folder name: {folder!r}")
+        if self.capabilities is not None:
+            bad = [c for c in self.capabilities if not _CAPABILITY.match(c)]
+            if bad:
+                raise ValueError(f"not IMAP capability atoms: {bad!r}")
+            # imaplib refuses a server whose greeting lacks IMAP4rev1 ("not IMAP4 compliant").
+            if "IMAP4REV1" not in {c.upper() for c in self.capabilities}:
+                raise ValueError("capabilities must include IMAP4rev1")
 
         self.conf_path: Path = self.root / "dovecot.conf"
         self.log_path: Path = self.root / "dovecot.log"
@@ -426,6 +480,10 @@ class DovecotServer:
             # Dovecot creates the Maildir itself, but the home must exist and
             # belong to the mail uid or the imap process cannot chdir into it.
             os.chown(home, uid, gid)
+            # Rawlog writes nothing unless its directory already exists.
+            rawlog = home / "rawlog"
+            rawlog.mkdir(exist_ok=True)
+            os.chown(rawlog, uid, gid)
             # As root: "<chroot>/./<home>" tells Dovecot to chroot into
             # mail_root and use /<user> as home inside it.
             home_field = f"{self.mail_root}/./{user}" if as_root else str(home)
@@ -521,6 +579,11 @@ class DovecotServer:
                 "service anvil {\n  chroot =\n}\n"
                 "service imap-login {\n  chroot =\n}\n"
             )
+        if self.capabilities is None:
+            capability_setting = "# imap_capability unset: Dovecot advertises all it implements.\n"
+        else:
+            # Replaces the CAPABILITY list, in the greeting and after login alike.
+            capability_setting = f"imap_capability = {' '.join(self.capabilities)}\n"
         return f"""\
 # Generated by tests/services/dovecot.py for a throwaway test server.
 base_dir = {self.base_dir}
@@ -557,6 +620,10 @@ mail_max_userip_connections = 100
 # IDLE relies on inotify; poll every second too in case the filesystem
 # (overlayfs in some containers) does not deliver inotify events.
 mailbox_idle_check_interval = 1 secs
+{capability_setting}
+# A transcript of every session after login (%h is the home, inside the chroot when there
+# is one): tests read which commands a client really sent.
+rawlog_dir = %h/rawlog
 
 namespace inbox {{
   inbox = yes
@@ -647,6 +714,18 @@ service imap-login {{
         match = _APPENDUID.search(response if isinstance(response, bytes) else b"")
         return int(match.group(1)) if match else None
 
+    def commands(self, user: str) -> list[ClientCommand]:
+        """Every command ``user``'s IMAP sessions sent after login, session by session.
+
+        Read from Dovecot's rawlog, so it shows what the server received whatever the client
+        claims: e.g. that a client moved mail with COPY + STORE + EXPUNGE rather than MOVE,
+        or never issued IDLE. Sessions still open are included up to their last line.
+        """
+        found: list[ClientCommand] = []
+        for path in sorted((self.mail_root / user / "rawlog").glob("*.in")):
+            found.extend(_parse_rawlog(path.stem, path.read_bytes()))
+        return found
+
     def maildir(self, user: str) -> Path:
         """Path of ``user``'s Maildir on disk (INBOX is its top level)."""
         return self.mail_root / user / "Maildir"
@@ -676,6 +755,35 @@ service imap-login {{
                 return
             time.sleep(0.05)
         raise RuntimeError(f"connections of {user!r} still open after doveadm kick")
+
+
+def _parse_rawlog(session: str, data: bytes) -> list[ClientCommand]:
+    """Commands in one rawlog ``.in`` file; literal contents (APPEND bodies) are skipped."""
+    # Undo rawlog's framing: it stamps the start of every line, literal lines included.
+    stream = b"\n".join(_RAWLOG_STAMP.sub(b"", line, count=1) for line in data.split(b"\n"))
+    commands: list[ClientCommand] = []
+    pos = 0
+    while pos < len(stream):
+        # One command: its line, plus for each literal the literal and the line after it.
+        parts: list[bytes] = []
+        while True:
+            end = stream.find(b"\r\n", pos)
+            line = stream[pos:] if end < 0 else stream[pos:end]
+            pos = len(stream) if end < 0 else end + 2
+            literal = _LITERAL.search(line)
+            parts.append(line[: literal.start()] if literal else line)
+            if literal is None:
+                break
+            pos += int(literal.group(1))
+        words = b"".join(parts).decode("utf-8", "replace").split(" ", 2)
+        if len(words) < 2:  # "DONE", which ends an IDLE, has no tag
+            continue
+        name, arguments = words[1].upper(), words[2] if len(words) > 2 else ""
+        if name == "UID" and arguments:
+            sub, _, arguments = arguments.partition(" ")
+            name = f"UID {sub.upper()}"
+        commands.append(ClientCommand(session, name, arguments))
+    return commands
 
 
 def _read_greeting(port: int, context: ssl.SSLContext | None) -> bytes:

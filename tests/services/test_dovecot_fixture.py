@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import imaplib
 import socket
 import ssl
 from collections.abc import Iterator
@@ -11,7 +12,12 @@ import imapclient
 import pytest
 from imapclient.exceptions import LoginError
 
-from .dovecot import DovecotServer, live_group_members
+from .dovecot import (
+    DOVECOT_CAPABILITIES,
+    DovecotServer,
+    capabilities_without,
+    live_group_members,
+)
 
 RAW_MESSAGE = (
     b"From: Bob <bob@example.test>\r\n"
@@ -98,6 +104,64 @@ def test_capabilities(dovecot: DovecotServer) -> None:
     finally:
         client.logout()
     assert {b"IDLE", b"MOVE", b"UIDPLUS"} <= capabilities
+    # The list `capabilities_without` starts from is what this Dovecot really implements.
+    assert {c.upper().encode() for c in DOVECOT_CAPABILITIES} <= capabilities
+
+
+def test_a_server_without_idle_and_move(tmp_path: Path) -> None:
+    wanted = capabilities_without("IDLE", "MOVE")
+    assert "UIDPLUS" in wanted  # the MOVE fallback needs it
+    with DovecotServer(tmp_path / "no-idle-move", capabilities=wanted) as server:
+        # Before login: the greeting's list.
+        anon = server.connect()
+        before = set(anon.capabilities())
+        anon.shutdown()
+        # After login: the LOGIN response's list, which is what clients then go by.
+        client = server.client("alice")
+        after = set(client.capabilities())
+        has_idle, has_move = client.has_capability("IDLE"), client.has_capability("MOVE")
+        client.logout()
+        # And an explicit CAPABILITY command.
+        imap = imaplib.IMAP4(server.host, server.port)
+        imap.login("alice", "secret")
+        _, lines = imap.capability()  # LOGIN's response code too, then the command's answer
+        imap.logout()
+    expected = {c.upper().encode() for c in wanted}
+    assert after == expected
+    assert before - {b"AUTH=PLAIN", b"AUTH=LOGIN"} == expected
+    answered = [set(line.upper().split()) for line in lines]
+    assert answered and all(advertised == expected for advertised in answered)
+    for advertised in (before, after, *answered):
+        assert b"IDLE" not in advertised and b"MOVE" not in advertised
+    assert not has_idle and not has_move
+
+
+def test_capabilities_must_be_atoms_and_include_imap4rev1(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="atoms"):
+        DovecotServer(tmp_path / "d", capabilities=["IMAP4rev1", "IDLE %u"])
+    with pytest.raises(ValueError, match="IMAP4rev1"):
+        DovecotServer(tmp_path / "d", capabilities=["UIDPLUS"])
+
+
+def test_commands_is_what_the_server_received(dovecot: DovecotServer) -> None:
+    # A message line that looks like a command: inside APPEND's literal, it is none.
+    uid = dovecot.append("alice", "INBOX", RAW_MESSAGE + b"A1 MOVE 1 Junk\r\n")
+    client = dovecot.client("alice")
+    try:
+        client.select_folder("INBOX")
+        client.idle()
+        client.idle_done()
+        client.move([uid], "Archive")
+    finally:
+        client.logout()
+    commands = dovecot.commands("alice")
+    assert [c.name for c in commands if c.name != "CAPABILITY"] == [
+        "APPEND", "LOGOUT", "SELECT", "IDLE", "UID MOVE", "LOGOUT"]
+    sessions = list(dict.fromkeys(c.session for c in commands))
+    assert len(sessions) == 2  # append's own connection, then the client's
+    move = next(c for c in commands if c.name == "UID MOVE")
+    assert move.arguments == f'{uid} "Archive"' and move.session == sessions[1]
+    assert dovecot.commands("bob") == []
 
 
 def test_default_folders_exist_and_are_subscribed(dovecot: DovecotServer) -> None:

@@ -2,13 +2,13 @@
 
 They pin down both the fake's scripting API and the real-Ollama behaviours it copies
 (status codes, error texts, silent truncation, reloads), so code tested against the
-fake meets the same contract it would meet against a real server.
+fake meets the same contract it would meet against a real server. Chat is always
+streamed, as the product does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -45,7 +45,22 @@ def _user(text: str) -> dict[str, str]:
     return {"role": "user", "content": text}
 
 
-# ---- /api/show, /api/tags -------------------------------------------------------------
+def chat(client: ollama.Client, model: str = MODEL, **kwargs: Any) -> ollama.ChatResponse:
+    """A streamed chat, as the product makes it: the final chunk, with the streamed text as
+    its content."""
+    parts = list(client.chat(model, stream=True, **kwargs))
+    final = parts[-1]
+    final.message.content = "".join(p.message.content or "" for p in parts)
+    return final
+
+
+# ---- /api/version, /api/show, /api/tags -------------------------------------------------
+
+
+def test_version(server: FakeOllamaServer, client: ollama.Client) -> None:
+    # The ollama client has no version call; the product GETs it on the client's session.
+    response = client._client.get("/api/version")
+    assert response.status_code == 200 and response.json() == {"version": "0.12.11"}
 
 
 def test_show_returns_model_info_and_details(client: ollama.Client) -> None:
@@ -100,13 +115,19 @@ def test_show_parameters_become_model_defaults(server: FakeOllamaServer) -> None
     )
     with ollama.Client(host=server.host) as c:
         assert c.show("tiny:1b").parameters == 'num_ctx 2048\nstop "[INST]"'
-        c.chat("tiny:1b", messages=[_user("hi")])
-        (loaded,) = c.ps().models
+        chat(c, "tiny:1b", messages=[_user("hi")])
     # The Modelfile's num_ctx applies when the request does not set one.
-    assert loaded.context_length == 2048
+    assert server.loaded_num_ctx("tiny:1b") == 2048
 
 
-# ---- /api/chat: streaming and non-streaming -------------------------------------------
+def test_endpoints_the_product_never_calls_are_404(client: ollama.Client) -> None:
+    for method, path in (("GET", "/"), ("GET", "/api/ps"), ("POST", "/api/generate"),
+                         ("POST", "/api/pull"), ("GET", "/api/show")):
+        response = client._client.request(method, path)
+        assert (response.status_code, response.text) == (404, "404 page not found")
+
+
+# ---- /api/chat, streamed ---------------------------------------------------------------
 
 
 def test_chat_stream_yields_chunks_then_done_with_counts(
@@ -131,15 +152,12 @@ def test_chat_stream_yields_chunks_then_done_with_counts(
         assert (getattr(final, duration) or 0) > 0
 
 
-def test_chat_non_stream_returns_single_response(
-    server: FakeOllamaServer, client: ollama.Client
-) -> None:
-    server.replies.append("One shot.")
-    response = client.chat(MODEL, messages=[_user("hi")], stream=False)
-    assert response.message.content == "One shot."
-    assert response.done is True
-    assert response.done_reason == "stop"
-    assert response.eval_count == count_tokens("One shot.")
+def test_non_streamed_chat_is_refused(server: FakeOllamaServer, client: ollama.Client) -> None:
+    # The product always streams; the fake refuses rather than imitate the other mode.
+    with pytest.raises(ollama.ResponseError) as info:
+        client.chat(MODEL, messages=[_user("hi")], stream=False)
+    assert info.value.status_code == 400
+    assert server.completions == []
 
 
 def test_reply_queue_callables_and_default(server: FakeOllamaServer, client: ollama.Client) -> None:
@@ -150,9 +168,9 @@ def test_reply_queue_callables_and_default(server: FakeOllamaServer, client: oll
         return "echo: " + request["messages"][-1]["content"]
 
     server.replies.extend([echo, Reply("explicit", chunks=["exp", "licit"])])
-    first = client.chat(MODEL, messages=[_user("ping")])
+    first = chat(client, messages=[_user("ping")])
     second = list(client.chat(MODEL, messages=[_user("x")], stream=True))
-    third = client.chat(MODEL, messages=[_user("y")])
+    third = chat(client, messages=[_user("y")])
 
     assert first.message.content == "echo: ping"
     assert seen[0]["model"] == MODEL
@@ -164,52 +182,28 @@ def test_done_reason_is_scriptable_and_num_predict_gives_length(
     server: FakeOllamaServer, client: ollama.Client
 ) -> None:
     server.done_reason = "length"
-    assert client.chat(MODEL, messages=[_user("a")]).done_reason == "length"
+    assert chat(client, messages=[_user("a")]).done_reason == "length"
     server.done_reason = "stop"
 
     server.replies.append("word " * 100)
-    cut = client.chat(MODEL, messages=[_user("b")], options={"num_predict": 5})
+    cut = chat(client, messages=[_user("b")], options={"num_predict": 5})
     assert cut.done_reason == "length"
     assert cut.eval_count == 5
     assert len(cut.message.content or "") <= 5 * CHARS_PER_TOKEN
 
 
-def test_missing_messages_is_a_load_request(
-    server: FakeOllamaServer, client: ollama.Client
-) -> None:
-    loaded = client.chat(MODEL, options={"num_ctx": 8192})
-    assert loaded.done is True
-    assert loaded.done_reason == "load"
-    assert [m.context_length for m in client.ps().models] == [8192]
-
-    unloaded = client.chat(MODEL, keep_alive=0)
-    assert unloaded.done_reason == "unload"
-    assert client.ps().models == []
-
-
 def test_chat_unknown_model_is_404(client: ollama.Client) -> None:
-    with pytest.raises(ollama.ResponseError) as info:
-        client.chat("missing-model", messages=[_user("hi")])
-    assert info.value.status_code == 404
-    assert info.value.error == "model 'missing-model' not found"
-
-    # Streaming requests fail the same way, but only once the generator is iterated.
+    # Streaming requests fail only once the generator is iterated.
     stream = client.chat("missing-model", messages=[_user("hi")], stream=True)
     with pytest.raises(ollama.ResponseError) as info:
         next(iter(stream))
     assert info.value.status_code == 404
-
-
-def test_unsupported_capabilities_are_400(client: ollama.Client) -> None:
-    with pytest.raises(ollama.ResponseError) as info:
-        client.chat(MODEL, messages=[_user("hi")], think=True)
-    assert info.value.status_code == 400
-    assert info.value.error == '"devstral-small" does not support thinking'
+    assert info.value.error == "model 'missing-model' not found"
 
 
 def test_invalid_keep_alive_is_400(client: ollama.Client) -> None:
     with pytest.raises(ollama.ResponseError) as info:
-        client.chat(MODEL, messages=[_user("hi")], keep_alive="soon")
+        chat(client, messages=[_user("hi")], keep_alive="soon")
     assert info.value.status_code == 400
     assert info.value.error == 'time: invalid duration "soon"'
 
@@ -225,92 +219,51 @@ def test_format_schema_is_passed_through(server: FakeOllamaServer, client: ollam
     }
     server.replies.append(lambda req: '{"label": "spam"}' if req.get("format") else "??")
 
-    response = client.chat(MODEL, messages=[_user("classify")], format=schema)
+    response = chat(client, messages=[_user("classify")], format=schema)
 
     assert response.message.content == '{"label": "spam"}'
     assert server.requests[-1].json["format"] == schema
     # With a format and no scripted reply, the default is valid JSON.
-    assert client.chat(MODEL, messages=[_user("x")], format="json").message.content == "{}"
+    assert chat(client, messages=[_user("x")], format="json").message.content == "{}"
 
 
 def test_invalid_format_is_rejected(server: FakeOllamaServer, client: ollama.Client) -> None:
     # Real Ollama rejects a schema llama.cpp cannot compile in the runner, which the
     # handler reports as HTTP 500 (not 400): llm/server.go:1482-1485 -> routes.go:2249.
     with pytest.raises(ollama.ResponseError) as info:
-        client.chat(MODEL, messages=[_user("hi")], format={"type": "banana"})
+        chat(client, messages=[_user("hi")], format={"type": "banana"})
     assert info.value.status_code == 500
     assert info.value.error == "invalid JSON schema in format"
 
     # A string other than "json" never leaves the client: its pydantic model refuses it.
     sent = len(server.requests)
     with pytest.raises(pydantic.ValidationError):
-        client.chat(MODEL, messages=[_user("hi")], format="yaml")  # type: ignore[arg-type]
+        chat(client, messages=[_user("hi")], format="yaml")
     assert len(server.requests) == sent
 
 
-# ---- options -------------------------------------------------------------------------------
-
-
-def test_wrong_option_type_is_rejected(server: FakeOllamaServer, client: ollama.Client) -> None:
-    with pytest.raises(ollama.ResponseError) as info:
-        client.chat(MODEL, messages=[_user("hi")], options={"num_ctx": "8192"})
-    # Options.FromMap's error goes through handleScheduleError's default branch: 500.
-    assert info.value.status_code == 500
-    assert info.value.error == 'option "num_ctx" must be of type integer'
-    assert server.load_count[MODEL] == 0  # rejected before the model was scheduled
-
-
-def test_unknown_options_are_ignored_with_warning(
-    server: FakeOllamaServer, client: ollama.Client
-) -> None:
-    response = client.chat(MODEL, messages=[_user("hi")], options={"mirostat": 2, "num_ctx": 2048})
-    assert response.done is True
-    assert [(e.level, e.message, e.attrs) for e in server.log] == [
-        ("WARN", "invalid option provided", {"option": "mirostat"})
-    ]
-    assert server.requests[-1].json["options"] == {"mirostat": 2, "num_ctx": 2048}
-
-
-# ---- /api/ps, loads, keep_alive --------------------------------------------------------------
-
-
-def test_ps_shows_loaded_model_with_context_length(
-    server: FakeOllamaServer, client: ollama.Client
-) -> None:
-    assert client.ps().models == []
-    client.chat(MODEL, messages=[_user("hi")], options={"num_ctx": 16384}, keep_alive="10m")
-
-    (entry,) = client.ps().models
-    assert entry.model == "devstral-small:latest"
-    assert entry.context_length == 16384
-    assert entry.details is not None and entry.details.quantization_level == "Q4_K_M"
-    assert entry.size is not None and entry.size > FakeOllamaServer.DEVSTRAL_SMALL_SIZE_BYTES
-    assert entry.size_vram == entry.size
-    assert entry.expires_at is not None
-    remaining = entry.expires_at - datetime.now(timezone.utc)
-    assert timedelta(minutes=9) < remaining <= timedelta(minutes=10)
-    assert server.requests[-2].json["keep_alive"] == "10m"
+# ---- loads and keep_alive ----------------------------------------------------------------
 
 
 def test_num_ctx_change_reloads_model(server: FakeOllamaServer, client: ollama.Client) -> None:
-    client.chat(MODEL, messages=[_user("a")], options={"num_ctx": 8192})
-    client.chat(MODEL, messages=[_user("b")], options={"num_ctx": 8192})
+    chat(client, messages=[_user("a")], options={"num_ctx": 8192})
+    chat(client, messages=[_user("b")], options={"num_ctx": 8192})
     assert server.load_count[MODEL] == 1
     assert server.load_count[f"{MODEL}:latest"] == 1
 
-    warm = client.chat(MODEL, messages=[_user("c")], options={"num_ctx": 8192})
-    reloaded = client.chat(MODEL, messages=[_user("d")], options={"num_ctx": 4096})
+    warm = chat(client, messages=[_user("c")], options={"num_ctx": 8192})
+    reloaded = chat(client, messages=[_user("d")], options={"num_ctx": 4096})
     assert server.load_count[MODEL] == 2
     assert (reloaded.load_duration or 0) > (warm.load_duration or 0)
-    assert [m.context_length for m in client.ps().models] == [4096]
+    assert server.loaded_num_ctx(MODEL) == 4096
 
 
 def test_keep_alive_zero_unloads_after_request(
     server: FakeOllamaServer, client: ollama.Client
 ) -> None:
-    client.chat(MODEL, messages=[_user("hi")], keep_alive=0)
-    assert client.ps().models == []
-    client.chat(MODEL, messages=[_user("again")])
+    chat(client, messages=[_user("hi")], keep_alive=0)
+    assert server.loaded_num_ctx(MODEL) is None
+    chat(client, messages=[_user("again")])
     assert server.load_count[MODEL] == 2
 
 
@@ -347,7 +300,7 @@ def test_old_messages_are_dropped_before_tokens_are_cut(
     latest = _user("q" * 40)
     messages = [system, *history, latest]
 
-    response = client.chat(MODEL, messages=messages, options={"num_ctx": 100})
+    response = chat(client, messages=messages, options={"num_ctx": 100})
 
     expected = count_prompt_tokens([system, latest])
     assert response.prompt_eval_count == expected
@@ -355,17 +308,20 @@ def test_old_messages_are_dropped_before_tokens_are_cut(
     assert server.completions[-1].dropped_messages == 2
 
 
-def test_default_num_ctx_applies_when_unset(client: ollama.Client) -> None:
-    client.chat(MODEL, messages=[_user("hi")])
-    assert [m.context_length for m in client.ps().models] == [4096]
+def test_an_overlong_batch_loses_its_system_prompt(
+    server: FakeOllamaServer, client: ollama.Client
+) -> None:
+    # The product's shape, [system, user]: when it does not fit, chatPrompt keeps only the
+    # newest message, and the runner then cuts that to num_ctx. Still HTTP 200.
+    system = {"role": "system", "content": "s" * 400}
+    batch = _user("e" * 4000)
 
+    response = chat(client, messages=[system, batch], options={"num_ctx": 512})
 
-def test_default_num_ctx_is_configurable() -> None:
-    with FakeOllamaServer(default_num_ctx=32768) as fake:
-        fake.add_devstral_small(MODEL)
-        with ollama.Client(host=fake.host) as c:
-            c.chat(MODEL, messages=[_user("hi")])
-            assert [m.context_length for m in c.ps().models] == [32768]
+    assert response.done_reason == "stop" and response.prompt_eval_count == 512
+    record = server.completions[-1]
+    assert record.dropped_messages == 1 and record.truncated
+    assert record.prompt_tokens == count_prompt_tokens([system, batch])
 
 
 # ---- injected failures ---------------------------------------------------------------------
@@ -377,7 +333,7 @@ def test_fail_next_surfaces_as_response_error(
     busy = "server busy, please try again.  maximum pending requests exceeded"
     server.fail_next(503, busy)
     with pytest.raises(ollama.ResponseError) as info:
-        client.chat(MODEL, messages=[_user("hi")])
+        chat(client, messages=[_user("hi")])
     assert (info.value.status_code, info.value.error) == (503, busy)
 
     server.fail_next(500, "boom")
@@ -390,7 +346,7 @@ def test_fail_next_surfaces_as_response_error(
         client.show(MODEL)
 
     # Failures are one-shot.
-    assert client.chat(MODEL, messages=[_user("hi")]).done is True
+    assert chat(client, messages=[_user("hi")]).done is True
 
 
 def test_drop_connection_mid_stream_is_a_transport_error(
@@ -405,12 +361,12 @@ def test_drop_connection_mid_stream_is_a_transport_error(
             received.append(part.message.content or "")
     assert received == ["one", " two"]
 
-    server.drop_connection_next()
+    server.drop_connection_next(after_chunks=0)
     with pytest.raises(httpx.RemoteProtocolError):
-        client.chat(MODEL, messages=[_user("hi")])
+        chat(client, messages=[_user("hi")])
 
     # The server keeps serving afterwards.
-    assert client.chat(MODEL, messages=[_user("hi")]).done is True
+    assert chat(client, messages=[_user("hi")]).done is True
 
 
 def test_error_mid_stream_is_in_band(server: FakeOllamaServer, client: ollama.Client) -> None:
@@ -426,21 +382,21 @@ def test_error_mid_stream_is_in_band(server: FakeOllamaServer, client: ollama.Cl
     assert info.value.error == "llama runner process has terminated"
 
 
-def test_stopped_server_errors_differ_by_mode() -> None:
+def test_stopped_server_errors_differ_by_call() -> None:
     fake = FakeOllamaServer().start()
     host = fake.host
     fake.stop()
     with ollama.Client(host=host) as c:
         with pytest.raises(ConnectionError):
-            c.chat(MODEL, messages=[_user("hi")])
+            c.show(MODEL)
         # Streaming bypasses the client's ConnectError -> ConnectionError translation.
         with pytest.raises(httpx.ConnectError):
             next(iter(c.chat(MODEL, messages=[_user("hi")], stream=True)))
 
 
 def test_requests_are_recorded(server: FakeOllamaServer, client: ollama.Client) -> None:
-    client.chat(
-        MODEL,
+    chat(
+        client,
         messages=[_user("hi")],
         options={"num_ctx": 8192, "temperature": 0.1},
         keep_alive="30m",
@@ -451,4 +407,4 @@ def test_requests_are_recorded(server: FakeOllamaServer, client: ollama.Client) 
     assert request.json["options"] == {"num_ctx": 8192, "temperature": 0.1}
     assert request.json["keep_alive"] == "30m"
     assert request.json["format"] == "json"
-    assert request.json["stream"] is False
+    assert request.json["stream"] is True
