@@ -66,3 +66,21 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path | None = None,
     """Run the real `triage-tui` entry point in a subprocess."""
     return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=timeout, check=False)
+
+
+# `pytest -m "not slow"` is the fast loop: pure unit tests and the dashboard on fixed data.
+# Slow: anything that starts a real server, a real model or a real process tree (functional and
+# end-to-end tests, the test services' own tests, and UI tests that run real pipelines), found by
+# where a test lives and by the fixtures it asks for.
+_SLOW_FOLDERS = ("functional", "e2e", "services")
+_SLOW_FIXTURES = frozenset({"dovecot", "dashboard_config", "tiny_whisper_model_dir",
+                            "tiny_model_dir", "mail_config", "ollama_with_model"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_root = Path(__file__).parent
+    for item in items:
+        folder = Path(item.path).relative_to(tests_root).parts[0]
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if folder in _SLOW_FOLDERS or fixtures & _SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import IMAP_USER
-from tests.mail.conftest import WITHOUT_IDLE_AND_MOVE
+from tests.functional.mail.conftest import WITHOUT_IDLE_AND_MOVE
 from tests.services import mail_corpus
 from tests.services.dovecot import DovecotServer
 from tests.services.ollama_server import FakeOllamaServer
