@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+from tui.adapters.private_files import PRIVATE_UMASK
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -215,6 +218,9 @@ def _report_deprecations(notes: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Everything this process and its workers write (state, logs, transcripts) is the user's
+    # alone: mail and speech are private.
+    os.umask(PRIVATE_UMASK)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -239,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(config.paths.log_file)
     _report_deprecations(config.deprecations)
 
+    from tui.adapters.state_lock import StateInUse
     from tui.budget.plan import PlanError
     from tui.budget.whisper import UnknownWhisperModel
     from tui.planning.model_source import ModelShapeUnavailable
@@ -253,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"triage-tui {command}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except PlanUnsatisfiable as error:
+        print(f"triage-tui {command}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except StateInUse as error:  # another process owns the state database
         print(f"triage-tui {command}: {error}", file=sys.stderr)
         return EXIT_FAILED
 

@@ -6,6 +6,7 @@ import logging
 import logging.handlers
 from pathlib import Path
 
+from tui.adapters.private_files import make_private_dir, make_private_file
 from tui.paths import default_log_file
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -13,9 +14,10 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def setup_logging(log_file: Path | None = None, level: int = logging.INFO) -> Path:
     path = log_file or default_log_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3,
                                                    encoding="utf-8")
+    make_private_file(path)  # verdicts and failures name senders and subjects
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers

@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tui.adapters.private_files import make_private_dir, make_private_file
+
 
 class SqliteStore:
     def __init__(self, path: Path, schema: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)
         self.path = path
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -22,6 +24,9 @@ class SqliteStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(schema)
+        # Mail bodies and transcripts live here: the database and its WAL are the user's alone.
+        for suffix in ("", "-wal", "-shm"):
+            make_private_file(path.with_name(path.name + suffix))
 
     def close(self) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from tui.adapters.state_lock import StateLock
 from tui.config import Config
 from tui.gpu_sampler import GpuReader, GpuSampler
 from tui.paths import default_database, default_log_file
@@ -42,8 +43,9 @@ class _Closable(Protocol):
 class Services:
     """The stores, pipelines and watcher of one process, built once and stopped together.
 
-    Construction does no I/O; `open_*` builds a pipeline and resumes its unfinished work,
-    `start_*` also starts its threads (and the watcher) for long-running use.
+    Construction does no I/O; `open_*` takes the state database's lock (one owning process
+    at a time: `StateInUse` names the other), builds a pipeline and resumes its unfinished
+    work; `start_*` also starts its threads (and the watcher) for long-running use.
     """
 
     def __init__(self, config: Config, *, database: Path | None = None,
@@ -63,6 +65,7 @@ class Services:
         self.mail: MailPipeline | None = None
         self.gpu_sampler: GpuSampler | None = None
         self._stores: list[_Closable] = []
+        self.state_lock = StateLock(self.database)
 
     # -- transcripts ----------------------------------------------------------------------
 
@@ -133,6 +136,7 @@ class Services:
         from tui.mail.pipeline import MailPipeline
         from tui.mail.store import MailStore
 
+        self.state_lock.acquire()
         store = MailStore(self.database)
         self._stores.append(store)
         pipeline = MailPipeline(self.config, store, ssl_context=self._ssl_context,
@@ -216,6 +220,7 @@ class Services:
         for store in self._stores:
             store.close()
         self._stores.clear()
+        self.state_lock.release()
         result = StoppedCleanly(tuple(threads), worker_alive)
         if not result.ok:
             log.warning("stopped with threads still running: %s; worker alive: %s",

@@ -57,6 +57,8 @@ class ServiceStatus(Static):
                 self._watcher_detail = event.detail
             if not (event.name == "IMAP" and event.ok):  # IMAP says more once it connects
                 self.set_live(event.name, event.ok, event.detail)
+            if not event.ok:  # the status line has room for the gist only
+                self.app.notify(f"{event.name}: {event.detail}", severity="error", timeout=20)
         elif isinstance(event, ImapStatus):
             detail = event.state if not event.retry_in else \
                 f"{event.state} in {event.retry_in:.0f}s"
