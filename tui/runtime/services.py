@@ -86,11 +86,12 @@ class Services:
         from tui.transcripts.store import TranscriptStore
         from tui.transcripts.worker.handle import WorkerProcess
 
+        self.state_lock.acquire()
         store = TranscriptStore(self.database)
         self._stores.append(store)
         options = self.transcribe_options
         worker = WorkerProcess(options, self.config.whisperx.idle_unload_seconds,
-                                log_path=self.log_path)
+                               log_path=self.log_path)
         self.transcripts = TranscriptPipeline(store, options, self.output_dir, worker)
         return self.transcripts
 
