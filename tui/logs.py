@@ -27,3 +27,19 @@ def setup_logging(log_file: Path | None = None, level: int = logging.INFO) -> Pa
     # httpx logs every request line (with URLs) at INFO: keep it to warnings.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     return path
+
+
+class _WithoutTraceback(logging.Formatter):
+    """A terminal gets one line per problem; the traceback stays in the log file."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        plain = logging.makeLogRecord(record.__dict__)
+        plain.exc_info = plain.exc_text = plain.stack_info = None
+        return super().format(plain)
+
+
+def console_handler() -> logging.Handler:
+    """stderr for the headless commands (`watch`): time and message, never a traceback."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_WithoutTraceback("%(asctime)s %(message)s"))
+    return handler

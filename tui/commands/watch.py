@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 
 from tui.config import Config
@@ -15,12 +14,11 @@ log = logging.getLogger(__name__)
 
 def run_watch(config: Config) -> int:
     """Headless watcher for systemd or tmux: progress goes to stderr and the log file."""
+    from tui.logs import console_handler
     from tui.runtime.events import ServiceStarted
     from tui.runtime.services import Services
 
-    console = logging.StreamHandler(sys.stderr)
-    console.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    logging.getLogger("tui").addHandler(console)
+    logging.getLogger("tui").addHandler(console_handler())
 
     def report(event: object) -> None:
         if isinstance(event, StepUnavailable):

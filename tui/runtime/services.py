@@ -113,7 +113,7 @@ class Services:
             watcher.start()
             self.watcher = watcher
         except Exception as error:  # a broken drop folder or database: say so, keep going
-            log.exception("transcript pipeline failed to start")
+            log.exception("transcript pipeline failed to start: %s", error)
             return self._started(listener, ServiceStarted("watcher", False, str(error)))
         return self._started(listener, ServiceStarted("watcher", True, self.watcher_detail))
 

@@ -50,8 +50,11 @@ def lock_owner(database: Path) -> int | None:
 def file_states(database: Path) -> list[tuple[str, int]]:
     if not database.exists():
         return []
-    with sqlite3.connect(database) as db:
-        return list(db.execute("SELECT state, attempts FROM files"))
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+            return list(db.execute("SELECT state, attempts FROM audio_files"))
+    except sqlite3.OperationalError:  # the owner is still creating the schema
+        return []
 
 
 def mode(path: Path) -> int:
