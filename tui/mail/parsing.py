@@ -33,7 +33,9 @@ __all__ = [
     "Attachment",
     "ParsedEmail",
     "html_to_text",
+    "is_fingerprint",
     "message_id_from_headers",
+    "message_identity",
     "parse_email",
     "synthetic_message_id",
     "truncate_to_tokens",
@@ -665,8 +667,23 @@ def message_id_from_headers(header_bytes: bytes) -> str:
 
 
 def synthetic_message_id(raw: bytes) -> str:
-    """Stable stand-in for a missing Message-ID: same bytes, same id."""
+    """Stable stand-in for a missing Message-ID: same bytes, same id. It is the message's
+    content fingerprint (SHA-256 of the bytes the server hands out, which IMAP never changes
+    for a stored message, across copies and moves), written as an id in the reserved
+    ``.invalid`` domain so it shares the Message-ID column and never equals a real one."""
     return f"<{hashlib.sha256(raw).hexdigest()[:32]}@{SYNTHETIC_ID_DOMAIN}>"
+
+
+def is_fingerprint(identity: str) -> bool:
+    """True for a `synthetic_message_id`: the server cannot search for it by header."""
+    return identity.endswith(f"@{SYNTHETIC_ID_DOMAIN}>")
+
+
+def message_identity(raw: bytes) -> str:
+    """The identity ``parse_email(raw).message_id`` gives, without parsing the body: the
+    Message-ID, or the content fingerprint for mail without one. Never raises."""
+    data = _as_bytes(raw)
+    return message_id_from_headers(data) or synthetic_message_id(data)
 
 
 # --------------------------------------------------------------------------------------------
