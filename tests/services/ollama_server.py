@@ -435,6 +435,7 @@ class _Failure:
 class _StreamFault:
     after_chunks: int
     error: str | None  # None: drop the socket; otherwise send {"error": ...} in-band
+    garbage: bytes | None = None  # set: write these raw bytes as a line instead, then EOF
 
 
 class _ChatError(Exception):
@@ -669,6 +670,15 @@ class FakeOllamaServer(LoopbackService):
         """
         with self._lock:
             self._stream_faults.append(_StreamFault(after_chunks, error))
+
+    def garbage_in_stream_next(
+        self, line: bytes = b"<html><body>502 Bad Gateway</body></html>", after_chunks: int = 1
+    ) -> None:
+        """Make the next streamed generation write ``line`` (not JSON) after ``after_chunks``
+        chunks, then end the stream: what a proxy or a broken runner in front of Ollama can
+        send.  The Python client raises while decoding the line (json.JSONDecodeError)."""
+        with self._lock:
+            self._stream_faults.append(_StreamFault(after_chunks, None, line))
 
     # ---- internals shared with the handler ---------------------------------------
 
@@ -1072,6 +1082,19 @@ class _Handler(LoopbackHandler):
             )
         )
 
+        if fault is not None and fault.garbage is not None:
+            self._start(200, "application/x-ndjson", None)
+            for piece in chunks[: fault.after_chunks]:
+                line = {
+                    "model": req_model,
+                    "created_at": _go_time(time.time_ns(), utc=True),
+                    "message": {"role": "assistant", "content": piece},
+                    "done": False,
+                }
+                self._write_chunk(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+            self._write_chunk(fault.garbage.rstrip(b"\n") + b"\n")
+            self._end_chunks()
+            return
         if fault is not None and fault.after_chunks <= 0:
             if fault.error is None:
                 self._drop()

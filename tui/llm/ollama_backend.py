@@ -36,15 +36,19 @@ class TriageModel:
         self._client = ollama.Client(host=host, timeout=timeout)
 
     def check(self) -> BackendStatus:
-        fix = f"ollama create {self.model} -f modelfiles/Modelfile.triage"
+        """Two different problems, two different fixes: no server at the address, or a
+        server without the triage model."""
         try:
             show_model(self.host, self.model, timeout=5.0)
         except BackendUnavailable as error:
-            return BackendStatus(False, "unavailable", f"Ollama not reachable: {error}",
-                                 "start it with `ollama serve`")
+            reason = str(error).removeprefix(f"{self.host}: ")
+            return BackendStatus(False, "unavailable",
+                                 f"Ollama not reachable at {self.host} ({reason})",
+                                 "start it with `ollama serve` (or set [ollama] host)")
         except ModelMissing:
-            return BackendStatus(False, "model-missing", f"Ollama has no model {self.model!r}",
-                                 fix)
+            return BackendStatus(False, "model-missing",
+                                 f"Ollama at {self.host} has no model {self.model!r}",
+                                 f"ollama create {self.model} -f modelfiles/Modelfile.triage")
         return BackendStatus(True, "ready", f"{self.model}, num_ctx {self.num_ctx}")
 
     def run_batch(self, messages: list[dict[str, str]], schema: dict[str, Any],
@@ -77,6 +81,11 @@ class TriageModel:
         except (ConnectionError, httpx.HTTPError, OSError) as error:
             # Streaming calls surface raw httpx errors (connect, read, dropped connection).
             raise BackendUnavailable(f"{self.host}: {type(error).__name__}: {error}") from error
+        except (ValueError, TypeError, AttributeError) as error:
+            # A line of the stream that is not Ollama's JSON (a proxy's error page, garbage):
+            # the client raises while decoding it.
+            raise BackendUnavailable(f"{self.host}: unreadable reply stream: "
+                                     f"{type(error).__name__}: {str(error)[:200]}") from error
         if final is None:
             raise BackendUnavailable(f"{self.host}: the reply ended without a final chunk")
         return BatchReply("".join(parts), final.prompt_eval_count, final.eval_count,

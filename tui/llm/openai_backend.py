@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import openai
 
 from tui.llm.protocol import (
@@ -64,16 +65,21 @@ class OpenAITriageModel:
                                      max_retries=0)
 
     def check(self) -> BackendStatus:
-        fix = (f"start the server, e.g. `vllm serve {self.model} --max-model-len "
-               f"{self.num_ctx}` (see `triage-tui plan --export vllm`)")
+        """No server at the address, or a server serving another model: different fixes."""
+        serve = f"`vllm serve {self.model} --max-model-len {self.num_ctx}`"
         try:
             model = self._client.models.retrieve(self.model)
         except openai.NotFoundError:
-            return BackendStatus(False, "model-missing",
-                                 f"{self.base_url} does not serve {self.model!r}", fix)
+            return BackendStatus(
+                False, "model-missing", f"{self.base_url} does not serve {self.model!r}",
+                f"restart the server with that model, e.g. {serve}, or set [openai] model "
+                f"to one it serves ({self.base_url}/models lists them)")
         except openai.APIError as error:
-            return BackendStatus(False, "unavailable",
-                                 f"{self.base_url} not reachable: {type(error).__name__}", fix)
+            return BackendStatus(
+                False, "unavailable",
+                f"{self.base_url} not reachable ({type(error).__name__})",
+                f"start the server, e.g. {serve} (see `triage-tui plan --export vllm`), "
+                f"or set [openai] base_url")
         # vLLM reports its context cap as `max_model_len`, outside the OpenAI schema.
         extra = getattr(model, "model_extra", None) or {}
         limit = extra.get("max_model_len")
@@ -116,5 +122,13 @@ class OpenAITriageModel:
         except openai.APIError as error:
             raise BackendUnavailable(f"{self.base_url}: {type(error).__name__}: {error}"
                                      ) from error
+        except (httpx.HTTPError, OSError) as error:
+            # Reading the stream itself surfaces raw transport errors (a dropped connection).
+            raise BackendUnavailable(f"{self.base_url}: {type(error).__name__}: {error}"
+                                     ) from error
+        except (ValueError, TypeError, AttributeError) as error:
+            # An event of the stream that is not the API's JSON: the client raises decoding it.
+            raise BackendUnavailable(f"{self.base_url}: unreadable reply stream: "
+                                     f"{type(error).__name__}: {str(error)[:200]}") from error
         return BatchReply("".join(parts), usage.prompt_tokens if usage else None,
                           usage.completion_tokens if usage else None, finish)

@@ -2,8 +2,9 @@
 
 Code, not the model, maps a verdict to IMAP operations, from a closed set; nothing is ever
 deleted or expunged except the one copied message in the MOVE fallback. Before touching the
-server the UID is checked to still hold the expected Message-ID (UIDVALIDITY or another
-client may have changed what it points at).
+server the UID is checked to still hold the expected identity (UIDVALIDITY or another client
+may have changed what it points at): the Message-ID, or for mail without one its content
+fingerprint, found again by fingerprinting the folder's mail without a Message-ID.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tui.mail.imap_mailbox import ImapMailbox, MailboxError
+from tui.mail.parsing import is_fingerprint
 from tui.mail.records import StoredMessage
 from tui.mail.store import MailStore
 from tui.mail.verdicts import SuggestedAction
@@ -22,28 +24,36 @@ class ActionError(Exception):
     pass
 
 
+def _describe(message: StoredMessage) -> str:
+    if is_fingerprint(message.message_id):
+        return f"{message.prompt_id} (no Message-ID; {message.subject[:40]!r})"
+    return message.message_id
+
+
 def _locate(mailbox: ImapMailbox, store: MailStore, message: StoredMessage) -> int:
-    """The message's current UID in its folder, verified by Message-ID."""
+    """The message's current UID in its folder, verified by its identity."""
     info = mailbox.select(message.folder)
     if info.uidvalidity == message.uidvalidity:
-        found = mailbox.message_ids([message.uid])
+        found = mailbox.identities([message.uid])
         if found.get(message.uid) == message.message_id:
             return message.uid
     uid = mailbox.find_uid(message.message_id)
     if uid is None:
-        raise ActionError(f"{message.message_id} is no longer in {message.folder}")
+        raise ActionError(f"{_describe(message)} is no longer in {message.folder}")
     store.relocate(message.key, message.folder, info.uidvalidity, uid)
     return uid
 
 
 def _move(mailbox: ImapMailbox, store: MailStore, message: StoredMessage, uid: int,
           target: str) -> dict[str, Any]:
+    # The moved copy gets a UID from the target's UIDNEXT on: look only there.
+    first_new_uid = mailbox.uidnext(target)
     try:
         mailbox.move(uid, target)
     except MailboxError as error:
         raise ActionError(str(error)) from error
     info = mailbox.select(target)
-    new_uid = mailbox.find_uid(message.message_id)
+    new_uid = mailbox.find_uid(message.message_id, min_uid=first_new_uid)
     if new_uid is None:
         raise ActionError(f"moved to {target}, but cannot find it there")
     store.relocate(message.key, target, info.uidvalidity, new_uid)

@@ -24,7 +24,9 @@ class MailArrived:
 
 @dataclass(frozen=True)
 class TriageStatus:
-    state: str  # ready, unavailable, model-missing, working
+    # ready, working, unavailable (server not reachable), model-missing, retrying (the server
+    # answers, but a call failed: its batch waits for a retry)
+    state: str
     detail: str = ""
     fix: str = ""
     backend: str = "Ollama"
@@ -54,6 +56,17 @@ class BatchRetried:
 class TriageFailed:
     keys: tuple[int, ...]
     reason: str
+
+
+@dataclass(frozen=True)
+class TriageDeferred:
+    """A call failed (server down, HTTP error, timeout, dropped or garbled stream): these
+    mails are back in the queue and are sent again at `retry_at` (epoch seconds)."""
+
+    keys: tuple[int, ...]
+    reason: str
+    retry_at: float
+    retry_in: float
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,19 @@ import contextlib
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import imapclient
 
 from tui.adapters.imap_connect import connect_imap
 from tui.config import ImapConfig
-from tui.mail.parsing import message_id_from_headers
+from tui.mail.parsing import is_fingerprint, message_id_from_headers, message_identity
 
 _BODY = b"BODY[]"
 _MESSAGE_ID_FIELD = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+# Whole messages fetched at a time to fingerprint mail without a Message-ID.
+_FINGERPRINT_CHUNK = 20
 
 
 class MailboxError(Exception):
@@ -124,9 +127,44 @@ class ImapMailbox:
         return {uid: message_id_of(bytes(data[_MESSAGE_ID_FIELD]))
                 for uid, data in response.items() if _MESSAGE_ID_FIELD in data}
 
-    def find_uid(self, message_id: str) -> int | None:
-        found = self.client.search(["HEADER", "Message-ID", message_id])
-        return max(found) if found else None
+    def identities(self, uids: Iterable[int]) -> dict[int, str]:
+        """UID → identity, as the store keys mail: the Message-ID, or the content fingerprint
+        of mail without one (only those are fetched whole). UIDs gone meanwhile are left out."""
+        wanted = list(uids)
+        found = self.message_ids(wanted)
+        missing = [uid for uid in wanted if uid in found and not found[uid]]
+        for start in range(0, len(missing), _FINGERPRINT_CHUNK):
+            for fetched in self.fetch(missing[start:start + _FINGERPRINT_CHUNK]):
+                found[fetched.uid] = message_identity(fetched.raw)
+        return {uid: identity for uid, identity in found.items() if identity}
+
+    def uidnext(self, folder: str) -> int:
+        """The UID the next message in `folder` will get (STATUS; no SELECT)."""
+        status = self.client.folder_status(folder, [b"UIDNEXT"])
+        return int(status[b"UIDNEXT"])
+
+    def find_uid(self, identity: str, *, min_uid: int = 1) -> int | None:
+        """The UID (from `min_uid` on) holding this identity in the selected folder, verified;
+        None if absent. A Message-ID is searched for on the server; a fingerprint (mail
+        without Message-ID) by fingerprinting the messages there without a Message-ID."""
+        if is_fingerprint(identity):
+            candidates = self.uids_after(min_uid - 1)
+        else:
+            candidates = [uid for uid in self.client.search(["HEADER", "Message-ID", identity])
+                          if uid >= min_uid]
+        # HEADER search matches substrings: check what each candidate really is.
+        matches = [uid for uid, found in self.identities(candidates).items()
+                   if found == identity]
+        return max(matches) if matches else None
+
+    def internal_dates(self, uids: Iterable[int]) -> dict[int, datetime]:
+        """UID → INTERNALDATE (when the server received the message; kept by COPY/MOVE)."""
+        wanted = list(uids)
+        if not wanted:
+            return {}
+        response = self.client.fetch(wanted, ["INTERNALDATE"])
+        return {uid: data[b"INTERNALDATE"] for uid, data in response.items()
+                if isinstance(data.get(b"INTERNALDATE"), datetime)}
 
     def flags(self, uid: int) -> set[str]:
         response = self.client.get_flags([uid])

@@ -22,7 +22,8 @@ from tui.budget.batch_fit import fixed_prompt_tokens
 from tui.budget.tokens import estimate_tokens
 from tui.config import Config
 from tui.llm import (
-    BackendUnavailable,
+    BackendError,
+    BackendStatus,
     ModelMissing,
     PromptTooLong,
     TriageBackend,
@@ -37,6 +38,7 @@ from tui.mail.events import (
     BatchRetried,
     ImapStatus,
     MailArrived,
+    TriageDeferred,
     TriageFailed,
     TriageStatus,
     VerdictPreview,
@@ -70,8 +72,15 @@ EMAIL_FRAME_TOKENS = 60
 MAX_BACKOFF_SECONDS = 60.0
 IDLE_CHECK_SECONDS = 1.0
 MODEL_RETRY_SECONDS = 30.0
+# How often the triage loop looks for mail whose retry time has come.
+TRIAGE_POLL_SECONDS = 5.0
 # A batch whose reply could not be parsed is split; a single email gets this many tries.
 MAX_SINGLE_ATTEMPTS = 2
+# A call that fails (no answer, HTTP error, timeout, broken stream) puts its batch back in the
+# queue for base·2ⁿ⁻¹ seconds (with jitter, capped); after this many in a row, it fails.
+RETRY_BASE_SECONDS = 10.0
+RETRY_MAX_SECONDS = 900.0
+MAX_CALL_FAILURES = 8
 _CONNECTION_ERRORS = (MailboxError, ImapConnectError, OSError, socket.timeout, ssl.SSLError,
                       imapclient.exceptions.IMAPClientError, EOFError)
 
@@ -81,6 +90,9 @@ class BatchOutcome:
     keys: tuple[int, ...]
     verdicts: int
     failed: int
+    deferred: int = 0              # back in the queue after a failed call
+    error: str | None = None       # why the call failed
+    retry_at: float | None = None  # when the deferred mail is sent again
 
 
 def to_prompt_email(message: StoredMessage) -> PromptEmail:
@@ -108,6 +120,8 @@ class MailPipeline:
         self._action_mailbox: ImapMailbox | None = None
         self._idle_mailbox: ImapMailbox | None = None
         self.model_ready = False
+        # The backend's latest state, as last published (None before the first check).
+        self.last_status: TriageStatus | None = None
 
     # -- subscribers ------------------------------------------------------------------------
 
@@ -203,7 +217,9 @@ class MailPipeline:
             log.warning("%s caps the context at %d (budget says %d)", self.model.label,
                         status.context_limit, self.num_ctx)
             self.num_ctx = status.context_limit
-        self._publish(TriageStatus(status.state, status.detail, status.fix, self.model.label))
+        self.last_status = TriageStatus(status.state, status.detail, status.fix,
+                                        self.model.label)
+        self._publish(self.last_status)
         self.model_ready = status.ready
         return self.model_ready
 
@@ -216,10 +232,12 @@ class MailPipeline:
         return estimate_tokens(render_email(to_prompt_email(message)))
 
     def _run_batch(self, batch: list[StoredMessage]) -> BatchOutcome:
+        """Send one batch; a bad reply is split and retried. A failed call (any exception)
+        is raised to `triage_pending`, which puts whatever is unfinished back in the queue."""
         keys = [m.key for m in batch]
         by_id = {m.prompt_id: m for m in batch}
         ids = list(by_id)
-        self.store.set_state(keys, MailState.TRIAGING, count_attempt=True)
+        self.store.set_state(keys, MailState.TRIAGING)
         emails = [to_prompt_email(m) for m in batch]
         messages = build_messages(emails, task_prompt=self.config.llm.task_prompt,
                                   system_prompt=self.config.llm.system_prompt or None)
@@ -234,8 +252,11 @@ class MailPipeline:
             reply = self.model.run_batch(messages, verdict_format_schema(ids), on_text)
         except PromptTooLong as error:
             # A server that refuses over-long prompts (vLLM) instead of cutting them.
+            self.store.count_attempt(keys)
             self.calibration.observe(estimated, self.num_ctx)
             return self._retry(batch, f"prompt refused as too long: {error}", "")
+        # Attempts count answers; a call that got none is deferred, not counted.
+        self.store.count_attempt(keys)
         if reply.prompt_eval_count:
             self.calibration.observe(estimated, reply.prompt_eval_count)
         room = self.num_ctx - self.config.budget.generation_reserve_tokens
@@ -288,23 +309,93 @@ class MailPipeline:
                 and action is not SuggestedAction.NONE):
             self.decide(message.key, action, verdict.folder, source="auto")
 
-    def triage_pending(self) -> list[BatchOutcome]:
-        """Triage every message waiting for a verdict, in budget-sized batches."""
-        pending = self.store.messages((MailState.NEW,))
-        if not pending:
-            return []
+    @staticmethod
+    def retry_delay(failures: int) -> float:
+        """Exponential backoff with jitter: the n-th failed call in a row waits about
+        base·2ⁿ⁻¹ seconds (capped), a random half to whole of it, so clients spread out."""
+        delay = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, failures - 1))
+        return random.uniform(delay / 2, delay)
+
+    def _describe_failure(self, error: BaseException) -> str:
+        if isinstance(error, ModelMissing):
+            return f"{self.model.label} does not have the model: {error}"
+        if isinstance(error, BackendError):
+            return f"{self.model.label}: {error}"
+        return f"{self.model.label} call failed unexpectedly: {type(error).__name__}: {error}"
+
+    def _defer(self, batch: list[StoredMessage], error: BaseException) -> BatchOutcome:
+        """A call failed: what this batch has not finished goes back to the queue with a
+        retry time (or, after MAX_CALL_FAILURES failed calls in a row, to FAILED, from where
+        the user retries); the status says whether the server, the model or the call is
+        the problem."""
+        keys = tuple(m.key for m in batch)
+        reason = self._describe_failure(error)
+        unfinished = [m for m in map(self.store.message, keys)
+                      if m is not None and m.state in (MailState.NEW, MailState.TRIAGING)]
+        exhausted = [m.key for m in unfinished if m.failures + 1 >= MAX_CALL_FAILURES]
+        waiting = [m.key for m in unfinished if m.key not in exhausted]
+        failures = max((m.failures for m in unfinished), default=0) + 1
+        delay = self.retry_delay(failures)
+        retry_at = time.time() + delay
+        ids = ", ".join(f"m{key}" for key in keys)
+        if isinstance(error, BackendError):
+            log.warning("triage of %s failed: %s; back in the queue, retry in %.0f s", ids,
+                        reason, delay)
+        else:  # a bug or an unexpected library error: the traceback belongs in the log
+            log.exception("triage of %s failed unexpectedly; back in the queue, retry in "
+                          "%.0f s", ids, delay)
+        deferred = self.store.defer(waiting, retry_at, reason)
+        if deferred:
+            self._publish(TriageDeferred(tuple(deferred), reason, retry_at, delay))
+        if exhausted:
+            final = f"{reason} (after {MAX_CALL_FAILURES} failed calls)"
+            self.store.set_state(exhausted, MailState.FAILED, error=final)
+            self._publish(TriageFailed(tuple(exhausted), final))
+        self._report_backend(reason, delay)
+        return BatchOutcome(keys, 0, len(exhausted), deferred=len(deferred), error=reason,
+                            retry_at=retry_at if deferred else None)
+
+    def _report_backend(self, reason: str, delay: float) -> None:
+        """After a failed call: is the server down, the model gone, or only this call?"""
         try:
-            batches = plan_batches(
-                pending, self._email_tokens, num_ctx=self.num_ctx,
-                fixed_tokens=self._fixed_prompt_tokens(),
-                generation_reserve=self.config.budget.generation_reserve_tokens,
-                calibration=self.calibration)
-        except ItemTooLarge as error:
-            # Bodies are truncated to fit at parse time; this needs a tiny num_ctx.
-            item: StoredMessage = error.item  # type: ignore[assignment]
-            self.store.set_state([item.key], MailState.FAILED,
-                                 error=f"needs {error.tokens} tokens, only {error.room} fit")
-            self._publish(TriageFailed((item.key,), "email too large for the context"))
+            status = self.model.check()
+        except Exception:  # the check itself failed: say what the call said
+            log.exception("%s check failed", self.model.label)
+            status = BackendStatus(False, "unavailable", reason)
+        self.model_ready = status.ready
+        if status.ready:
+            self.last_status = TriageStatus(
+                "retrying", f"call failed, retry in {delay:.0f} s ({reason})",
+                "retried automatically; `t` re-triages now", self.model.label)
+        else:
+            self.last_status = TriageStatus(status.state, status.detail, status.fix,
+                                            self.model.label)
+        self._publish(self.last_status)
+
+    def _plan(self, pending: list[StoredMessage]) -> list[list[StoredMessage]]:
+        while pending:
+            try:
+                return plan_batches(
+                    pending, self._email_tokens, num_ctx=self.num_ctx,
+                    fixed_tokens=self._fixed_prompt_tokens(),
+                    generation_reserve=self.config.budget.generation_reserve_tokens,
+                    calibration=self.calibration)
+            except ItemTooLarge as error:
+                # Bodies are truncated to fit at parse time; this needs a tiny num_ctx.
+                item: StoredMessage = error.item  # type: ignore[assignment]
+                reason = f"needs {error.tokens} tokens, only {error.room} fit"
+                self.store.set_state([item.key], MailState.FAILED, error=reason)
+                self._publish(TriageFailed((item.key,), "email too large for the context: "
+                                           + reason))
+                pending = [m for m in pending if m.key != item.key]
+        return []
+
+    def triage_pending(self) -> list[BatchOutcome]:
+        """Triage every message waiting for a verdict whose retry time has come, in
+        budget-sized batches. Never leaves mail `triaging`: a call that fails puts its batch
+        back in the queue with a retry time and ends this round (the rest stays queued)."""
+        batches = self._plan(self.store.messages_due(time.time()))
+        if not batches:
             return []
         outcomes = []
         for batch in batches:
@@ -312,9 +403,22 @@ class MailPipeline:
                 break
             self._publish(TriageStatus("working", f"batch of {len(batch)}",
                                        backend=self.model.label))
-            outcomes.append(self._run_batch(batch))
-        self._publish(TriageStatus("ready", f"num_ctx {self.num_ctx}", backend=self.model.label))
+            try:
+                outcomes.append(self._run_batch(batch))
+            except Exception as error:  # whatever the call did, its mail gets a way out
+                outcomes.append(self._defer(batch, error))
+                return outcomes
+        self.last_status = TriageStatus("ready", f"num_ctx {self.num_ctx}",
+                                        backend=self.model.label)
+        self._publish(self.last_status)
         return outcomes
+
+    def _next_wake(self) -> float:
+        """Seconds until the triage loop looks again: new mail wakes it sooner."""
+        retry_at = self.store.next_retry_at()
+        if retry_at is None:
+            return TRIAGE_POLL_SECONDS
+        return min(TRIAGE_POLL_SECONDS, max(0.05, retry_at - time.time()))
 
     def _triage_loop(self) -> None:
         while not self._stopping.is_set():
@@ -323,15 +427,10 @@ class MailPipeline:
                 continue
             try:
                 self.triage_pending()
-            except (BackendUnavailable, ModelMissing) as error:
-                log.warning("triage paused: %s", error)
+            except Exception:  # keep collecting mail whatever one round does
+                log.exception("triage round failed")
                 self.store.resume_unfinished()
-                self.model_ready = False
-                continue
-            except Exception:  # keep collecting mail whatever one batch does
-                log.exception("triage batch failed")
-                self.store.resume_unfinished()
-            self._new_mail.wait(5.0)
+            self._new_mail.wait(self._next_wake())
             self._new_mail.clear()
 
     # -- decisions --------------------------------------------------------------------------
@@ -386,9 +485,17 @@ class MailPipeline:
         return True
 
     def retriage(self, keys: list[int]) -> None:
-        """Send mails back to the model (the user asked again with `t`)."""
-        self.store.set_state(keys, MailState.NEW)
+        """Send mails back to the model now (the user asked again with `t`), retry time and
+        attempt counts reset."""
+        self.store.requeue(keys)
         self._new_mail.set()
+
+    def retry_failed(self) -> list[int]:
+        """Failed mail, and mail waiting for a retry time, goes back to the model now."""
+        keys = [m.key for m in self.store.messages((MailState.FAILED, MailState.NEW))
+                if m.state is MailState.FAILED or m.retry_at is not None]
+        self.retriage(keys)
+        return keys
 
     # -- lifecycle --------------------------------------------------------------------------
 

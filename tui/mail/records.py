@@ -12,7 +12,12 @@ from typing import Any
 
 
 class MailState(str, Enum):
-    NEW = "new"              # fetched, waiting for triage
+    """Every state has a way out: NEW → TRIAGING → TRIAGED → DECIDED; a call that fails
+    (server down, HTTP error, timeout, dropped or garbled stream) puts the batch back to NEW
+    with `retry_at` set; a process that stops mid-batch leaves TRIAGING, which the next start
+    returns to NEW; FAILED (and anything else) goes back to NEW when the user re-triages."""
+
+    NEW = "new"              # fetched, waiting for triage (at `retry_at`, if set)
     TRIAGING = "triaging"    # in a batch sent to the model
     TRIAGED = "triaged"      # has a verdict, waiting for the user
     FAILED = "failed"        # the model could not give a valid verdict; raw reply kept
@@ -22,6 +27,8 @@ class MailState(str, Enum):
 @dataclass(frozen=True)
 class StoredMessage:
     key: int
+    # The mail's identity on the server: its Message-ID or, for mail without one, a content
+    # fingerprint in the same column (`tui.mail.parsing.is_fingerprint` tells them apart).
     message_id: str
     folder: str
     uidvalidity: int
@@ -37,11 +44,20 @@ class StoredMessage:
     attempts: int
     last_error: str | None
     raw_reply: str | None
+    # When a failed call put it back in the queue: not sent again before this (epoch seconds).
+    retry_at: float | None = None
+    # Calls that failed in a row while it waited (server errors, not bad replies).
+    failures: int = 0
 
     @property
     def prompt_id(self) -> str:
         """The short id the model sees (and must echo back) for this message."""
         return f"m{self.key}"
+
+    @property
+    def waiting(self) -> bool:
+        """Back in the queue after a failed call, with a retry time."""
+        return self.state is MailState.NEW and self.retry_at is not None
 
 
 @dataclass(frozen=True)

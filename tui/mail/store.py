@@ -1,8 +1,10 @@
 """Mail state in SQLite: what was seen on the server, verdicts, decisions, applied actions.
 
-A message is keyed by its Message-ID, so a reconnect, a resync or a UIDVALIDITY change never
-triages the same mail twice; its current (folder, UIDVALIDITY, UID) is kept beside it and
-checked against the Message-ID before any action touches the server.
+A message is keyed by its identity (the Message-ID, or a content fingerprint for mail without
+one), so a reconnect, a resync or a UIDVALIDITY change never triages the same mail twice; its
+current (folder, UIDVALIDITY, UID) is kept beside it and checked against the identity before
+any action touches the server. A batch whose call failed waits in the queue until `retry_at`,
+kept here so the backoff survives a restart.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sync_state (
     folder TEXT PRIMARY KEY,
     uidvalidity INTEGER NOT NULL,
-    last_uid INTEGER NOT NULL
+    last_uid INTEGER NOT NULL,
+    since REAL
 );
 CREATE TABLE IF NOT EXISTS messages (
     key INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -39,7 +42,9 @@ CREATE TABLE IF NOT EXISTS messages (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     raw_reply TEXT,
-    added_at REAL NOT NULL
+    added_at REAL NOT NULL,
+    retry_at REAL,
+    failures INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_state ON messages (state, key);
 CREATE TABLE IF NOT EXISTS verdicts (
@@ -65,11 +70,23 @@ CREATE TABLE IF NOT EXISTS actions (
     undone_at REAL
 );
 """
+# Columns added since the first release: a database written by an older version gets them.
+_ADDED_COLUMNS = (
+    ("sync_state", "since", "REAL"),
+    ("messages", "retry_at", "REAL"),
+    ("messages", "failures", "INTEGER NOT NULL DEFAULT 0"),
+)
+_UNFINISHED = (MailState.NEW.value, MailState.TRIAGING.value)
 
 
 class MailStore(SqliteStore):
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
+        with self._transaction() as db:
+            for table, column, declaration in _ADDED_COLUMNS:
+                columns = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in columns:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     # -- sync position ------------------------------------------------------------------
 
@@ -80,10 +97,25 @@ class MailStore(SqliteStore):
         return (row["uidvalidity"], row["last_uid"]) if row else None
 
     def set_sync_position(self, folder: str, uidvalidity: int, last_uid: int) -> None:
+        """Move the position; the first one also records when we first saw the folder."""
         with self._transaction() as db:
-            db.execute("INSERT INTO sync_state (folder, uidvalidity, last_uid) VALUES (?, ?, ?)"
+            db.execute("INSERT INTO sync_state (folder, uidvalidity, last_uid, since)"
+                       " VALUES (?, ?, ?, ?)"
                        " ON CONFLICT (folder) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
-                       " last_uid = excluded.last_uid", (folder, uidvalidity, last_uid))
+                       " last_uid = excluded.last_uid", (folder, uidvalidity, last_uid,
+                                                         time.time()))
+
+    def first_contact(self, folder: str) -> float | None:
+        """When this folder was first synced (the first sync took only the newest mail);
+        for a database older than that record, when its first known mail was stored."""
+        with self._lock:
+            row = self._db.execute("SELECT since FROM sync_state WHERE folder = ?",
+                                   (folder,)).fetchone()
+            if row is not None and row["since"] is not None:
+                return float(row["since"])
+            row = self._db.execute("SELECT MIN(added_at) FROM messages WHERE folder = ?",
+                                   (folder,)).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
 
     # -- messages -------------------------------------------------------------------------
 
@@ -96,6 +128,7 @@ class MailStore(SqliteStore):
             attachments=tuple(json.loads(row["attachments"])), truncated=bool(row["truncated"]),
             problems=tuple(json.loads(row["problems"])), state=MailState(row["state"]),
             attempts=row["attempts"], last_error=row["last_error"], raw_reply=row["raw_reply"],
+            retry_at=row["retry_at"], failures=row["failures"],
         )
 
     def add_message(self, *, message_id: str, folder: str, uidvalidity: int, uid: int,
@@ -131,6 +164,12 @@ class MailStore(SqliteStore):
         with self._lock:
             return {row[0] for row in self._db.execute("SELECT message_id FROM messages")}
 
+    def locations(self) -> dict[str, tuple[int, str]]:
+        """Every known identity (Message-ID or fingerprint) → (key, folder)."""
+        with self._lock:
+            rows = self._db.execute("SELECT message_id, key, folder FROM messages").fetchall()
+        return {row["message_id"]: (row["key"], row["folder"]) for row in rows}
+
     def message(self, key: int) -> StoredMessage | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM messages WHERE key = ?", (key,)).fetchone()
@@ -156,6 +195,48 @@ class MailStore(SqliteStore):
                     " raw_reply = COALESCE(?, raw_reply), attempts = attempts + ? WHERE key = ?",
                     (state.value, error, raw_reply, int(count_attempt), key))
 
+    def count_attempt(self, keys: list[int]) -> None:
+        """The model answered for these mails (well or not): one more attempt each."""
+        with self._transaction() as db:
+            db.executemany("UPDATE messages SET attempts = attempts + 1 WHERE key = ?",
+                           [(key,) for key in keys])
+
+    def messages_due(self, now: float) -> list[StoredMessage]:
+        """Mail waiting for triage whose retry time, if any, has come."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM messages WHERE state = ? AND (retry_at IS NULL OR retry_at <= ?)"
+                " ORDER BY key", (MailState.NEW.value, now)).fetchall()
+        return [self._message(row) for row in rows]
+
+    def next_retry_at(self) -> float | None:
+        with self._lock:
+            row = self._db.execute("SELECT MIN(retry_at) FROM messages WHERE state = ?",
+                                   (MailState.NEW.value,)).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    def defer(self, keys: list[int], retry_at: float, error: str) -> list[int]:
+        """A call for these mails failed: those not finished meanwhile (verdict saved, or
+        failed for a bad reply) go back to the queue until `retry_at`. Returns their keys."""
+        deferred = []
+        with self._transaction() as db:
+            for key in keys:
+                cursor = db.execute(
+                    "UPDATE messages SET state = ?, retry_at = ?, last_error = ?,"
+                    " failures = failures + 1 WHERE key = ? AND state IN (?, ?)",
+                    (MailState.NEW.value, retry_at, error, key, *_UNFINISHED))
+                if cursor.rowcount:
+                    deferred.append(key)
+        return deferred
+
+    def requeue(self, keys: list[int]) -> None:
+        """Send mail back to the model now, as new: no retry time, no attempts counted."""
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE messages SET state = ?, retry_at = NULL, failures = 0, attempts = 0,"
+                " last_error = NULL WHERE key = ?",
+                [(MailState.NEW.value, key) for key in keys])
+
     def resume_unfinished(self) -> list[int]:
         """Batches in flight when the process stopped go back to the triage queue."""
         with self._transaction() as db:
@@ -177,8 +258,8 @@ class MailStore(SqliteStore):
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (key, priority, category, action, folder, summary, reason,
                  int(injection_suspected), json.dumps(injection_signals), time.time()))
-            db.execute("UPDATE messages SET state = ?, last_error = NULL WHERE key = ?",
-                       (MailState.TRIAGED.value, key))
+            db.execute("UPDATE messages SET state = ?, last_error = NULL, retry_at = NULL,"
+                       " failures = 0 WHERE key = ?", (MailState.TRIAGED.value, key))
 
     def verdict(self, key: int) -> StoredVerdict | None:
         with self._lock:

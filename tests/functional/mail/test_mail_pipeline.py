@@ -366,7 +366,6 @@ def test_polling_when_the_server_has_no_idle(dovecot: DovecotServer, mail_config
 
 def test_a_stalled_model_times_out_and_mail_is_kept(
         dovecot: DovecotServer, mail_config: Any, ollama_with_model: FakeOllamaServer) -> None:
-    from tui.llm import BackendUnavailable
     from tui.mail.store import MailStore
 
     mail_config.ollama.timeout_seconds = 1.0
@@ -376,10 +375,11 @@ def test_a_stalled_model_times_out_and_mail_is_kept(
     seed(dovecot, REALISTIC["plain"])
     pipeline.sync_once()
     assert pipeline.check_model()
-    with pytest.raises(BackendUnavailable):
-        pipeline.triage_pending()
-    # The triage loop puts the batch back; a restart or the next round triages it again.
-    assert store.resume_unfinished() == [m.key for m in store.messages()]
+    (outcome,) = pipeline.triage_pending()
+    assert outcome.deferred == 1 and "timed out" in (outcome.error or "")
+    # The batch is back in the queue with a retry time, never left `triaging`.
+    assert store.resume_unfinished() == []
     assert [m.state for m in store.messages()] == [MailState.NEW]
+    assert all(m.retry_at for m in store.messages())
     pipeline.stop()
     store.close()

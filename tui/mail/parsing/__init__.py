@@ -24,9 +24,9 @@ Modules, from the bytes up:
 
 from __future__ import annotations
 
-from tui.mail.parsing.headers import synthetic_message_id
+from tui.mail.parsing.headers import is_fingerprint, synthetic_message_id
 from tui.mail.parsing.html_text import html_to_text
-from tui.mail.parsing.message import message_id_from_headers, parse_email
+from tui.mail.parsing.message import message_id_from_headers, message_identity, parse_email
 from tui.mail.parsing.result import Attachment, ParsedEmail
 from tui.mail.parsing.truncation import truncate_to_tokens
 
@@ -34,7 +34,9 @@ __all__ = [
     "Attachment",
     "ParsedEmail",
     "html_to_text",
+    "is_fingerprint",
     "message_id_from_headers",
+    "message_identity",
     "parse_email",
     "synthetic_message_id",
     "truncate_to_tokens",

@@ -135,5 +135,13 @@ def message_id_or_synthetic(msg: Message, raw: bytes) -> str:
 
 
 def synthetic_message_id(raw: bytes) -> str:
-    """Stable stand-in for a missing Message-ID: same bytes, same id."""
+    """Stable stand-in for a missing Message-ID: same bytes, same id. It is the message's
+    content fingerprint (SHA-256 of the bytes the server hands out, which IMAP never changes
+    for a stored message, across copies and moves), written as an id in the reserved
+    ``.invalid`` domain so it shares the Message-ID column and never equals a real one."""
     return f"<{hashlib.sha256(raw).hexdigest()[:32]}@{SYNTHETIC_ID_DOMAIN}>"
+
+
+def is_fingerprint(identity: str) -> bool:
+    """True for a `synthetic_message_id`: the server cannot search for it by header."""
+    return identity.endswith(f"@{SYNTHETIC_ID_DOMAIN}>")

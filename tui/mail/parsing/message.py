@@ -154,3 +154,10 @@ def parse_email(raw: bytes, *, max_body_tokens: int) -> ParsedEmail:
         except Exception as exc:
             failure = exc
     return _fallback(data, max_body_tokens, failure)
+
+
+def message_identity(raw: bytes) -> str:
+    """The identity ``parse_email(raw).message_id`` gives, without parsing the body: the
+    Message-ID, or the content fingerprint for mail without one. Never raises."""
+    data = _as_bytes(raw)
+    return message_id_from_headers(data) or synthetic_message_id(data)

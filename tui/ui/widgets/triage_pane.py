@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +18,7 @@ from tui.mail.events import (
     ActionFailed,
     ActionUndone,
     MailArrived,
+    TriageDeferred,
     TriageFailed,
     VerdictPreview,
     VerdictReady,
@@ -26,6 +28,16 @@ from tui.mail.verdicts import SuggestedAction
 
 PRIORITY_STYLES = {"urgent": "bold red", "high": "yellow", "normal": "", "low": "dim"}
 PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+
+
+def retry_state(retry_in: float) -> str:
+    """The state cell of mail waiting after a failed call: "retry 40s", "retry 3m"."""
+    seconds = max(0, round(retry_in))
+    if seconds < 100:
+        return f"retry {seconds}s"
+    if seconds < 6000:
+        return f"retry {round(seconds / 60)}m"
+    return f"retry {round(seconds / 3600)}h"
 
 
 @dataclass
@@ -147,7 +159,10 @@ class TriagePane(Vertical, can_focus=True):
     def apply(self, event: object) -> None:
         """A mail pipeline event; others are ignored."""
         if isinstance(event, MailArrived):
-            self.upsert(MailRow(event.message, state=event.message.state.value))
+            message = event.message
+            state = (retry_state(message.retry_at - time.time()) if message.waiting
+                     and message.retry_at else message.state.value)
+            self.upsert(MailRow(message, state=state))
         elif isinstance(event, VerdictPreview):
             row = self.rows.get(event.key)
             if row is not None:
@@ -157,12 +172,23 @@ class TriagePane(Vertical, can_focus=True):
             row = self.rows.get(event.key)
             if row is not None:
                 row.verdict, row.generating = event.verdict, False
-                if row.state in ("new", "triaging", "failed"):
+                if row.state in ("new", "triaging", "failed") or row.state.startswith("retry"):
                     row.state = "triaged"
                 self.upsert(row)
         elif isinstance(event, TriageFailed):
             for key in event.keys:
+                row = self.rows.get(key)
+                if row is not None:  # the detail shows why
+                    row.message = replace(row.message, last_error=event.reason)
                 self.set_state(key, "failed")
+        elif isinstance(event, TriageDeferred):
+            # Back in the queue after a failed call: when it goes again, and (detail) why.
+            for key in event.keys:
+                row = self.rows.get(key)
+                if row is not None:
+                    row.message = replace(row.message, last_error=event.reason,
+                                          retry_at=event.retry_at)
+                self.set_state(key, retry_state(event.retry_in))
         elif isinstance(event, ActionApplied):
             self.set_state(event.key, f"✓ {event.action}")
         elif isinstance(event, ActionUndone):
