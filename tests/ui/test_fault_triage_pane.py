@@ -11,7 +11,13 @@ from typing import Any
 from tests.services.gpu_samples import NO_GPU, PROCESS_NAMES
 from tests.waiting import dashboard_settled
 from tui.config import Config, OllamaConfig, PathsConfig
-from tui.mail.events import MailArrived, TriageDeferred, TriageStatus, VerdictReady
+from tui.mail.events import (
+    MailArrived,
+    TriageDeferred,
+    TriageRequeued,
+    TriageStatus,
+    VerdictReady,
+)
 from tui.mail.records import MailState, StoredMessage, StoredVerdict
 from tui.ui.app import TriageApp
 from tui.ui.widgets.service_status import ServiceStatus
@@ -67,3 +73,21 @@ async def test_fault_the_pane_shows_when_waiting_mail_is_retried(tmp_path: Path)
         app.receive(VerdictReady(1, verdict))
         await dashboard_settled(pilot)
         assert state_cell(pane, 1) == "triaged"
+
+
+async def test_fault_mail_sent_back_by_the_user_no_longer_shows_its_retry_time(
+        tmp_path: Path) -> None:
+    config = Config(paths=PathsConfig(drop_folder=tmp_path / "drop"),
+                    ollama=OllamaConfig(host="http://127.0.0.1:9"))
+    app = TriageApp(config, gpu_reader=lambda: NO_GPU, process_namer=PROCESS_NAMES.get,
+                    start_services=False, run_doctor=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = app.query_one(TriagePane)
+        app.receive(MailArrived(message(1), 1))
+        app.receive(TriageDeferred((1,), REASON, time.time() + 40, 40.0))
+        await dashboard_settled(pilot)
+        assert state_cell(pane, 1) == "retry 40s"
+        app.receive(TriageRequeued((1,)))  # `t`: the pipeline queued it again, now
+        await dashboard_settled(pilot)
+        assert state_cell(pane, 1) == "new"
+        assert "HTTP 500" not in str(pane.query_one("#triage-detail").render())

@@ -59,6 +59,14 @@ class TriageFailed:
 
 
 @dataclass(frozen=True)
+class TriageRequeued:
+    """The user sent these mails back to the model (`t`, `--retriage`, `--retry-failed`):
+    queued now, any retry time and failure cleared."""
+
+    keys: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class TriageDeferred:
     """A call failed (server down, HTTP error, timeout, dropped or garbled stream): these
     mails are back in the queue and are sent again at `retry_at` (epoch seconds)."""

@@ -40,6 +40,7 @@ from tui.mail.events import (
     MailArrived,
     TriageDeferred,
     TriageFailed,
+    TriageRequeued,
     TriageStatus,
     VerdictPreview,
     VerdictReady,
@@ -488,6 +489,7 @@ class MailPipeline:
         """Send mails back to the model now (the user asked again with `t`), retry time and
         attempt counts reset."""
         self.store.requeue(keys)
+        self._publish(TriageRequeued(tuple(keys)))
         self._new_mail.set()
 
     def retry_failed(self) -> list[int]:

@@ -32,6 +32,7 @@ from tui.config import Config
 from tui.mail.events import (
     TriageDeferred,
     TriageFailed,
+    TriageRequeued,
     TriageStatus,
     VerdictReady,
 )
@@ -206,6 +207,7 @@ def test_fault_repeated_failures_end_failed_with_a_way_to_retry(
     assert_mail_invariants(store)
     # The way out: re-triage (the dashboard's `t`, the CLI's --retry-failed).
     assert mail_pipeline.retry_failed() == [message.key]
+    assert TriageRequeued((message.key,)) in events  # the views drop the failure at once
     mail_pipeline.triage_pending()
     assert_all_triaged_once(store)
 

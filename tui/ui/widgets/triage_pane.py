@@ -20,6 +20,7 @@ from tui.mail.events import (
     MailArrived,
     TriageDeferred,
     TriageFailed,
+    TriageRequeued,
     VerdictPreview,
     VerdictReady,
 )
@@ -189,6 +190,12 @@ class TriagePane(Vertical, can_focus=True):
                     row.message = replace(row.message, last_error=event.reason,
                                           retry_at=event.retry_at)
                 self.set_state(key, retry_state(event.retry_in))
+        elif isinstance(event, TriageRequeued):
+            for key in event.keys:
+                row = self.rows.get(key)
+                if row is not None:
+                    row.message = replace(row.message, last_error=None, retry_at=None)
+                self.set_state(key, "new")
         elif isinstance(event, ActionApplied):
             self.set_state(event.key, f"✓ {event.action}")
         elif isinstance(event, ActionUndone):
