@@ -683,6 +683,29 @@ service imap-login {{
             raise
         return client
 
+    def flags_by_header(self, user: str, header: str,
+                        folder: str = "INBOX") -> dict[str, set[str]]:
+        """`header`'s value → the message's flags, read over a second, independent connection
+        (what another mail client sees). \\Recent belongs to whichever session saw the mail
+        first, not to the user, so it is left out."""
+        client = self.client(user)
+        try:
+            client.select_folder(folder, readonly=True)
+            uids = client.search(["ALL"])
+            if not uids:
+                return {}
+            field = f"BODY[HEADER.FIELDS ({header.upper()})]"
+            data = client.fetch(uids, ["FLAGS", field.replace("BODY[", "BODY.PEEK[")])
+            view: dict[str, set[str]] = {}
+            for item in data.values():
+                line = item[field.encode()].decode(errors="replace").strip()
+                value = line.split(":", 1)[1].strip() if ":" in line else ""
+                view[value] = {f.decode() if isinstance(f, bytes) else str(f)
+                               for f in item[b"FLAGS"]} - {"\\Recent"}
+            return view
+        finally:
+            client.logout()
+
     def connect(self, *, tls: bool = False, timeout: float = 10.0) -> imapclient.IMAPClient:
         """Return a connected but not logged-in IMAPClient."""
         if tls:

@@ -19,23 +19,7 @@ from tui.mail.store import MailStore
 
 def server_view(dovecot: DovecotServer, folder: str = "INBOX") -> dict[str, set[str]]:
     """Subject → flags, over a second connection; works for mail without a Message-ID."""
-    client = dovecot.client(IMAP_USER)
-    try:
-        client.select_folder(folder, readonly=True)
-        uids = client.search(["ALL"])
-        if not uids:
-            return {}
-        data = client.fetch(uids, ["FLAGS", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
-        view = {}
-        for item in data.values():
-            header = item[b"BODY[HEADER.FIELDS (SUBJECT)]"].decode(errors="replace").strip()
-            subject = header.split(":", 1)[1].strip() if ":" in header else ""
-            # \Recent belongs to whichever session saw the mail first: not a user's flag.
-            view[subject] = {f.decode() if isinstance(f, bytes) else str(f)
-                             for f in item[b"FLAGS"]} - {"\\Recent"}
-        return view
-    finally:
-        client.logout()
+    return dovecot.flags_by_header(IMAP_USER, "Subject", folder)
 
 
 def assert_mail_invariants(store: MailStore, *, waiting_allowed: bool = True) -> None:

@@ -28,23 +28,7 @@ def seed(dovecot: DovecotServer, *samples: bytes) -> None:
 
 def server_flags(dovecot: DovecotServer, folder: str = "INBOX") -> dict[str, set[str]]:
     """Message-ID → flags, read over a second, independent IMAP connection."""
-    client = dovecot.client(IMAP_USER)
-    try:
-        client.select_folder(folder, readonly=True)
-        uids = client.search(["ALL"])
-        if not uids:
-            return {}
-        data = client.fetch(uids, ["FLAGS", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
-        result = {}
-        for item in data.values():
-            header = item[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode().strip()
-            message_id = header.split(":", 1)[1].strip() if ":" in header else ""
-            # \Recent belongs to whichever session saw the mail first: not a user-visible flag.
-            result[message_id] = {f.decode() if isinstance(f, bytes) else f
-                                  for f in item[b"FLAGS"]} - {"\\Recent"}
-        return result
-    finally:
-        client.logout()
+    return dovecot.flags_by_header(IMAP_USER, "Message-ID", folder)
 
 
 REALISTIC = {

@@ -14,30 +14,10 @@ from pathlib import Path
 
 from tests.conftest import run_cli
 from tests.services.speech import Dialogue
+from tests.services.watch_config import cpu_watch_config
 from tests.waiting import wait_until
 from tui.adapters.state_lock import lock_path_for
 from tui.transcripts.store import TranscriptStore
-
-
-def write_config(tmp_path: Path, tiny_model_dir: Path) -> tuple[Path, Path, Path, Path]:
-    drop, out, database = tmp_path / "drop", tmp_path / "out", tmp_path / "state" / "state.db"
-    config = tmp_path / "config.toml"
-    config.write_text(f"""
-[paths]
-drop_folder = "{drop}"
-output_dir = "{out}"
-database = "{database}"
-[whisperx]
-model = "{tiny_model_dir}"
-device = "cpu"
-compute_type = "int8"
-batch_size = 4
-threads = 2
-align = false
-diarize = false
-stable_seconds = 0.5
-""")
-    return config, drop, out, database
 
 
 def lock_owner(database: Path) -> int | None:
@@ -64,7 +44,8 @@ def mode(path: Path) -> int:
 def test_fault_a_second_process_on_one_database_is_refused_and_nothing_is_done_twice(
         tmp_path: Path, dialogue: Dialogue, tiny_model_dir: Path,
         user_env: dict[str, str]) -> None:
-    config, drop, out, database = write_config(tmp_path, tiny_model_dir)
+    watch = cpu_watch_config(tmp_path, tiny_model_dir, tmp_path / "state" / "state.db")
+    config, drop, out, database = watch.path, watch.drop, watch.out, watch.database
     command = [sys.executable, "-m", "tui", "--config", str(config), "watch"]
 
     def start() -> subprocess.Popen[str]:

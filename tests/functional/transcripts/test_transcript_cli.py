@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.conftest import run_cli
 from tests.services.speech import Dialogue
+from tests.services.watch_config import cpu_watch_config
 from tests.waiting import wait_until
 
 COMMON_FLAGS = ["--device", "cpu", "--compute_type", "int8", "--batch_size", "4",
@@ -58,23 +59,9 @@ def _state(database: Path) -> tuple[str, int] | None:
 def test_watch_killed_mid_file_resumes_after_restart(
         tmp_path: Path, dialogue: Dialogue, tiny_model_dir: Path,
         user_env: dict[str, str]) -> None:
-    drop, out, database = tmp_path / "drop", tmp_path / "out", tmp_path / "state.db"
-    config = tmp_path / "config.toml"
-    config.write_text(f"""
-[paths]
-drop_folder = "{drop}"
-output_dir = "{out}"
-database = "{database}"
-[whisperx]
-model = "{tiny_model_dir}"
-device = "cpu"
-compute_type = "int8"
-batch_size = 4
-threads = 2
-align = false
-diarize = false
-stable_seconds = 0.5
-""")
+    config_file = cpu_watch_config(tmp_path, tiny_model_dir)
+    config, drop, out, database = (config_file.path, config_file.drop, config_file.out,
+                                   config_file.database)
     command = [sys.executable, "-m", "tui", "--config", str(config), "watch"]
 
     def start() -> subprocess.Popen[str]:
