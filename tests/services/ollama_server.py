@@ -623,6 +623,15 @@ class FakeOllamaServer(LoopbackService):
             self._models[parsed.key] = model
         return parsed.shortest
 
+    def remove_model(self, name: str) -> None:
+        """`ollama rm NAME` while the app runs: the model and its loaded runner are gone."""
+        parsed = parse_model_name(name)
+        if parsed is None:
+            return
+        with self._lock:
+            self._models.pop(parsed.key, None)
+            self.loaded.pop(parsed.key, None)
+
     def get_model(self, name: str) -> FakeModel | None:
         parsed = parse_model_name(name)
         with self._lock:
