@@ -7,7 +7,6 @@ and the CLI share them. Checks never raise: a missing GPU, Ollama or mailbox is 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import tempfile
@@ -139,16 +138,16 @@ def check_imap(config: Config) -> CheckResult:
 
 
 def check_drop_folder(config: Config) -> CheckResult:
+    from tui.transcripts.drop_folder import FIX, drop_folder_problem
+
     folder = config.paths.drop_folder
+    # The watcher's own rule: a parent on the path that is a file (or not writable) means
+    # the folder cannot be created, whatever os.access says about that file.
+    problem = drop_folder_problem(folder)
+    if problem is not None:
+        return CheckResult("Drop folder", False, problem, FIX)
     if not folder.exists():
-        parent = next((p for p in folder.parents if p.exists()), None)
-        if parent is not None and os.access(parent, os.W_OK):
-            return CheckResult("Drop folder", True, f"{folder} (will be created)")
-        return CheckResult("Drop folder", False, f"{folder} does not exist and cannot be "
-                           "created", f"mkdir -p {folder}, or set [paths] drop_folder")
-    if not folder.is_dir():
-        return CheckResult("Drop folder", False, f"{folder} is not a directory",
-                           "set [paths] drop_folder to a directory")
+        return CheckResult("Drop folder", True, f"{folder} (will be created)")
     try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".triage-tui-doctor-"):
             pass

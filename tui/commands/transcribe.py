@@ -139,6 +139,7 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
     from rich.progress import Progress as ProgressDisplay
 
     from tui.runtime.services import Services
+    from tui.transcripts.model_check import missing_model_reason
     from tui.transcripts.records import FileState
 
     options = options_from_args(config, args)
@@ -148,6 +149,13 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
     if missing:
         print(f"triage-tui transcribe: not a file: {', '.join(missing)}", file=sys.stderr)
         return 2
+    if options.asr_backend == "whisperx":
+        # Before a worker spends its start-up on it (and faster-whisper mistakes a missing
+        # directory for a hub repo id).
+        reason = missing_model_reason(options.model, options.model_dir)
+        if reason is not None:
+            print(f"triage-tui transcribe: {reason}", file=sys.stderr)
+            return 2
     console = Console(stderr=True)
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="triage-tui-transcribe-") as scratch:
@@ -211,12 +219,20 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
             if isinstance(outcome, FileDone):
                 entry.update(state="done", language=outcome.language,
                              outputs=list(outcome.outputs),
-                             segments=len(store.segments(outcome.content_hash)))
+                             segments=len(store.segments(outcome.content_hash)),
+                             warnings=list(outcome.warnings))
             else:
                 entry.update(state="failed", error=outcome.reason,
                              attempts=record.attempts if record else None)
             results[outcome.content_hash] = entry
         for record in store.files():
+            if record.state is FileState.SUPERSEDED and record.content_hash not in results:
+                # Changed on disk while it was being transcribed: nothing was written.
+                results[record.content_hash] = {
+                    "file": paths_by_hash.get(record.content_hash, str(record.path)),
+                    "content_hash": record.content_hash, "state": "failed",
+                    "error": f"{record.detail}; run the command again once the file is "
+                             "complete"}
             if record.state is FileState.QUEUED:  # the server never answered for these
                 last = waiting[-1] if waiting else None
                 results[record.content_hash] = {
@@ -233,6 +249,8 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
             if entry["state"] == "done":
                 print(f"{entry['file']}: {entry['segments']} segments, language "
                       f"{entry['language']}")
+                for warning in entry["warnings"]:
+                    print(f"  WARNING: {warning}")
                 for output in entry["outputs"]:
                     print(f"  {output}")
             elif entry["state"] == "retry-later":

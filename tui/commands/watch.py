@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 
 from tui.config import Config
@@ -12,19 +13,35 @@ from tui.transcripts.events import StepUnavailable
 log = logging.getLogger(__name__)
 
 
+def _not_reported_twice(record: logging.LogRecord) -> bool:
+    """The runtime logs a service that failed to start with its traceback, and reports it
+    to us as a `ServiceStarted(ok=False)`, which `run_watch` prints as one clear line."""
+    return not (record.name.startswith("tui.runtime") and record.exc_info)
+
+
 def run_watch(config: Config) -> int:
     """Headless watcher for systemd or tmux: progress goes to stderr and the log file."""
     from tui.logs import console_handler
     from tui.runtime.events import ServiceStarted
     from tui.runtime.services import Services
+    from tui.transcripts.model_check import missing_model_reason
+    from tui.transcripts.options import TranscribeOptions
 
-    logging.getLogger("tui").addHandler(console_handler())
+    console = console_handler()
+    console.addFilter(_not_reported_twice)
+    logging.getLogger("tui").addHandler(console)
+
+    options = TranscribeOptions.from_config(config.whisperx)
+    if options.asr_backend == "whisperx":
+        reason = missing_model_reason(options.model, options.model_dir)
+        if reason is not None:  # said now; each file would fail with it
+            log.warning("%s", reason)
 
     def report(event: object) -> None:
         if isinstance(event, StepUnavailable):
             log.warning("%s (fix: %s)", event.reason, event.fix)
         elif isinstance(event, ServiceStarted) and not event.ok:
-            log.error("triage-tui watch: %s", event.detail)
+            print(f"triage-tui watch: {event.detail}", file=sys.stderr)
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

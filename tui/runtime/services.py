@@ -109,7 +109,8 @@ class Services:
             whisperx = self.config.whisperx
             watcher = DropFolderWatcher(self.config.paths.drop_folder, whisperx.file_patterns,
                                         pipeline.add_file, recursive=whisperx.recursive,
-                                        stable_seconds=whisperx.stable_seconds)
+                                        stable_seconds=whisperx.stable_seconds,
+                                        on_changed=pipeline.file_changed)
             watcher.start()
             self.watcher = watcher
         except Exception as error:  # a broken drop folder or database: say so, keep going

@@ -78,11 +78,41 @@ class BatchSizeReduced:
 
 
 @dataclass(frozen=True)
+class AudioDecoded:
+    """The worker decoded the file: how many seconds of audio it got. The pipeline compares
+    that with what the container declares (`FileWarning` when audio is missing)."""
+
+    content_hash: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class FileWarning:
+    """Something the user should know about a file that is still transcribed: a recording
+    that declares more audio than could be decoded (cut short, still being copied)."""
+
+    content_hash: str
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
 class FileDone:
     content_hash: str
     language: str | None
     outputs: tuple[str, ...] = ()
     result: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileSuperseded:
+    """The file changed while queued or in flight: this version was dropped (cancelled if
+    running, nothing written) and its final content is transcribed as a new entry."""
+
+    content_hash: str
+    path: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -140,4 +170,4 @@ class WorkerMemory:
 
 TranscriptEvent = (FileQueued | DuplicateSkipped | StageChanged | Progress | SegmentTranscribed
                    | SegmentsRefined | StepUnavailable | BatchSizeReduced | FileDone | FileFailed
-                   | AsrPaused | AsrResumed | WorkerMemory)
+                   | FileWarning | FileSuperseded | AsrPaused | AsrResumed | WorkerMemory)

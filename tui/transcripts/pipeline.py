@@ -10,6 +10,13 @@ head of the queue (in SQLite, so a restart keeps it), the queue pauses for `back
 delay (5 s doubling to 5 min, with jitter, or the server's Retry-After; `AsrPaused`), and
 the same file is tried again; the first answer ends the pause (`AsrResumed`). Answers about
 the file (400, 401, 404, …) fail it as before.
+
+Nothing done twice, nothing written for content that no longer exists: a file that changes
+while it waits or is transcribed (a writer that paused longer than the watcher's stability
+window) is *superseded* — a queued version is marked so, a running one is cancelled (its
+worker killed; the next file gets a fresh one) — and the watcher hands the final content over
+once it stops changing. Before a file starts, and again before its outputs are written, its
+content is checked against the version that was queued.
 """
 
 from __future__ import annotations
@@ -24,11 +31,14 @@ from tui.transcripts.backoff import RetryBackoff, display_url
 from tui.transcripts.events import (
     AsrPaused,
     AsrResumed,
+    AudioDecoded,
     BatchSizeReduced,
     DuplicateSkipped,
     FileDone,
     FileFailed,
     FileQueued,
+    FileSuperseded,
+    FileWarning,
     RemoteAsrUnreachable,
     SegmentsRefined,
     SegmentTranscribed,
@@ -36,9 +46,9 @@ from tui.transcripts.events import (
 )
 from tui.transcripts.file_identity import content_hash
 from tui.transcripts.options import TranscribeOptions, after_out_of_memory
-from tui.transcripts.outputs import write_outputs
-from tui.transcripts.probe import ProbeError, probe_audio
-from tui.transcripts.records import FileState
+from tui.transcripts.outputs import output_name, write_outputs
+from tui.transcripts.probe import ProbeError, missing_audio_warning, probe_audio
+from tui.transcripts.records import AudioFileRecord, FileState
 from tui.transcripts.store import TranscriptStore
 from tui.transcripts.worker.handle import WorkerCrashed, WorkerProcess
 
@@ -52,6 +62,13 @@ MAX_ATTEMPTS = 2
 # tried this many times, with the backoff between, then fails with the reason, so one file
 # cannot stall the queue for ever.
 MAX_SUSPECT_TRIES = 3
+
+Signature = tuple[int, int]  # (size, mtime_ns): a file's content is unchanged while it holds
+
+
+def _signature(path: Path) -> Signature:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 class TranscriptPipeline:
@@ -71,6 +88,15 @@ class TranscriptPipeline:
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
         self._started_threads: list[threading.Thread] = []
+        # The file being worked on, and the versions found superseded while in flight; the
+        # lock orders "take the next file" against "this path changed" (the watcher's thread).
+        self._lock = threading.Lock()
+        self._in_flight: str | None = None
+        self._superseded: set[str] = set()
+        self._signatures: dict[str, Signature] = {}  # as queued, to notice a change
+        self._declared_seconds: dict[str, float | None] = {}
+        self._warnings: dict[str, list[str]] = {}
+        self._readd: dict[str, Path] = {}
 
     # -- subscribers ------------------------------------------------------------------
 
@@ -95,9 +121,18 @@ class TranscriptPipeline:
             return event
         added = self.store.add(digest, path, stat.st_size, modified_at=stat.st_mtime)
         if added.is_new:
+            self._signatures[digest] = (stat.st_size, stat.st_mtime_ns)
+            # Earlier versions of this path still waiting or running are stale now.
+            self._supersede_versions(path, f"{path.name} changed: its new content is "
+                                           "transcribed instead", keep=digest)
             event = FileQueued(digest, str(path))
             log.info("queued %s (%s)", path, digest[:12])
         else:
+            with self._lock:
+                if digest in self._superseded:
+                    # Handed over again (same content: a touch) while its cancelled run is
+                    # ending: queued again once that run is marked superseded.
+                    self._readd[digest] = path
             event = DuplicateSkipped(str(path), digest, str(added.record.path),
                                      added.record.state.value)
             log.info("skipped %s: same content as %s", path, added.record.path)
@@ -106,6 +141,56 @@ class TranscriptPipeline:
             self._idle.clear()
             self._wake.set()
         return event
+
+    def file_changed(self, path: Path) -> None:
+        """The watcher saw `path` change after handing it over: every version of it still
+        queued or running is superseded now (a running one cancelled), and the watcher hands
+        the file over again once it has stopped changing."""
+        self._supersede_versions(path, f"{path.name} changed while it was waiting: it is "
+                                       "transcribed once it stops changing")
+
+    def _supersede_versions(self, path: Path, reason: str, keep: str | None = None) -> None:
+        for record in self.store.unfinished_at(path):
+            digest = record.content_hash
+            if digest == keep:
+                continue
+            with self._lock:
+                running = digest == self._in_flight
+                if running:
+                    # The run is cancelled (the worker polls for it); process_next then
+                    # marks the version superseded.
+                    self._superseded.add(digest)
+                    self.worker.cancel_file(digest)
+                else:
+                    current = self.store.get(digest)
+                    waiting = current is not None and (current.state is FileState.QUEUED
+                                                       or current.state.is_active)
+                    if waiting:
+                        self.store.supersede(digest, reason)
+            if running:
+                log.info("%s changed while being transcribed: cancelling", path)
+            elif waiting:
+                self._mark_superseded(digest, str(path), reason, stored=True)
+
+    def _mark_superseded(self, digest: str, path: str, reason: str,
+                         stored: bool = False) -> FileSuperseded:
+        if not stored:
+            self.store.supersede(digest, reason)
+        for table in (self._signatures, self._declared_seconds, self._warnings):
+            table.pop(digest, None)
+        log.info("superseded %s (%s): %s", path, digest[:12], reason)
+        self._publish(StageChanged(digest, FileState.SUPERSEDED, reason))
+        event = FileSuperseded(digest, path, reason)
+        self._publish(event)
+        with self._lock:
+            again = self._readd.pop(digest, None)
+        if again is not None:
+            self.add_file(again)
+        return event
+
+    def _cancelled(self, digest: str) -> bool:
+        with self._lock:
+            return digest in self._superseded
 
     def retry_failed(self) -> list[FileQueued]:
         """Queue every failed file again, for a fresh start (the dashboard's retry key)."""
@@ -129,6 +214,9 @@ class TranscriptPipeline:
         return resumed
 
     def _on_worker_event(self, event: object) -> None:
+        if isinstance(event, AudioDecoded):
+            self._check_complete(event)
+            return
         if isinstance(event, StageChanged):
             self.store.set_state(event.content_hash, event.state, event.detail)
         elif isinstance(event, SegmentTranscribed):
@@ -139,6 +227,8 @@ class TranscriptPipeline:
 
     def _fail(self, digest: str, reason: str, kind: str) -> FileFailed:
         self.store.fail(digest, reason)
+        for table in (self._signatures, self._declared_seconds, self._warnings):
+            table.pop(digest, None)
         event = FileFailed(digest, reason, kind)
         log.warning("failed %s: %s", digest[:12], reason)
         self._publish(event)
@@ -149,25 +239,76 @@ class TranscriptPipeline:
         """Waiting for the remote ASR server before the next try."""
         return self.backoff.remaining() > 0
 
-    def process_next(self) -> FileDone | FileFailed | AsrPaused | None:
+    def _check_complete(self, decoded: AudioDecoded) -> None:
+        """A recording that declares more audio than could be decoded is transcribed as far
+        as it goes, with a warning (it was cut short, or is still being copied)."""
+        digest = decoded.content_hash
+        warning = missing_audio_warning(self._declared_seconds.get(digest), decoded.seconds)
+        if warning is None:
+            return
+        record = self.store.get(digest)
+        path = str(record.path) if record else ""
+        self._warnings.setdefault(digest, []).append(warning)
+        log.warning("%s: %s", path or digest[:12], warning)
+        self._publish(FileWarning(digest, path, warning))
+
+    def _content_changed(self, record: AudioFileRecord) -> Signature | None:
+        """None when the file still holds the queued content; else its signature now (a
+        touch that kept the content counts as unchanged, and becomes the new reference)."""
+        digest = record.content_hash
+        now = _signature(record.path)
+        if self._signatures.get(digest) == now:
+            return None
+        if content_hash(record.path) == digest:
+            self._signatures[digest] = now
+            return None
+        return now
+
+    def process_next(self) -> FileDone | FileFailed | FileSuperseded | AsrPaused | None:
         """Transcribe the oldest queued file; None when the queue is empty or paused."""
         if self.paused:
             return None
-        record = self.store.next_queued()
-        if record is None:
-            return None
+        with self._lock:
+            record = self.store.next_queued()
+            if record is None:
+                return None
+            digest = self._in_flight = record.content_hash
+        try:
+            return self._process(record)
+        finally:
+            with self._lock:
+                self._in_flight = None
+                if digest in self._superseded:
+                    self._superseded.discard(digest)
+                    self.worker.cancel_file(None)
+
+    def _process(self, record: AudioFileRecord
+                 ) -> FileDone | FileFailed | FileSuperseded | AsrPaused | None:
         digest = record.content_hash
         attempts = self.store.start_attempt(digest)
         self._on_worker_event(StageChanged(digest, FileState.DECODING, "probing"))
-        if not record.path.exists():
-            return self._fail(digest, f"{record.path} disappeared before transcription", "io")
         try:
-            probe_audio(record.path)
+            changed = self._content_changed(record)
+        except FileNotFoundError:
+            return self._fail(digest, f"{record.path} disappeared before transcription", "io")
+        except OSError as error:
+            return self._fail(digest, f"{record.path}: cannot read: {error.strerror}", "io")
+        if changed is not None or self._cancelled(digest):
+            return self._mark_superseded(digest, str(record.path), f"{record.path.name} "
+                                         "changed since it was queued")
+        try:
+            probe = probe_audio(record.path)
         except ProbeError as error:
             return self._fail(digest, str(error), "decode")
+        self._declared_seconds[digest] = probe.declared_seconds
+        self._warnings.pop(digest, None)
         try:
+            # file_changed may cancel the run (worker.cancel_file) while it goes.
             outcome = self.worker.transcribe(digest, str(record.path), self._on_worker_event)
         except WorkerCrashed:
+            if self._cancelled(digest):
+                return self._mark_superseded(digest, str(record.path), f"{record.path.name} "
+                                             "changed while being transcribed: cancelled")
             # Cancelled by stop(): the file stays mid-way and resumes on the next start.
             return None
         if isinstance(outcome, RemoteAsrUnreachable):
@@ -190,7 +331,7 @@ class TranscriptPipeline:
                 self.store.requeue(digest)
                 return outcome
             return self._fail(digest, outcome.reason, outcome.kind)
-        return self._finish(record.path, outcome)
+        return self._finish(record, outcome)
 
     def _retry_with_less_memory(self, digest: str) -> bool:
         """After a CUDA OOM: a fresh worker with half the batch, or int8 weights at batch 1,
@@ -237,17 +378,41 @@ class TranscriptPipeline:
         log.info("remote ASR %s answers again: the queue goes on", url)
         self._publish(AsrResumed(url))
 
-    def _finish(self, audio_path: Path, outcome: FileDone) -> FileDone | FileFailed:
+    def _still_current(self, record: AudioFileRecord) -> bool:
+        """The transcript is of the file as it is now: not superseded meanwhile, and the
+        content unchanged (a file gone by now keeps its transcript)."""
+        if self._cancelled(record.content_hash):
+            return False
+        try:
+            return self._content_changed(record) is None
+        except OSError:
+            return True
+
+    def _output_name(self, audio_path: Path) -> str:
+        return output_name(audio_path, self.store.output_names(), self.output_dir,
+                           self.options.formats)
+
+    def _finish(self, record: AudioFileRecord, outcome: FileDone
+                ) -> FileDone | FileFailed | FileSuperseded:
         digest = outcome.content_hash
+        audio_path = record.path
+        if not self._still_current(record):
+            return self._mark_superseded(digest, str(audio_path), f"{audio_path.name} "
+                                         "changed while being transcribed: nothing written")
         self._on_worker_event(StageChanged(digest, FileState.WRITING))
+        warnings = tuple(self._warnings.pop(digest, ()))
         try:
             outputs = write_outputs(outcome.result, audio_path, self.output_dir, self.options,
-                                    self.store.speaker_names(digest))
+                                    self.store.speaker_names(digest),
+                                    name=self._output_name(audio_path))
         except OSError as error:
             return self._fail(digest, f"cannot write outputs to {self.output_dir}: {error}",
                               "io")
-        self.store.finish(digest, outputs, outcome.language)
-        done = FileDone(digest, outcome.language, tuple(str(p) for p in outputs))
+        self.store.finish(digest, outputs, outcome.language, "; ".join(warnings))
+        for table in (self._signatures, self._declared_seconds):
+            table.pop(digest, None)
+        done = FileDone(digest, outcome.language, tuple(str(p) for p in outputs),
+                        warnings=warnings)
         log.info("done %s: %d outputs", audio_path, len(outputs))
         self._publish(done)
         return done
@@ -259,15 +424,21 @@ class TranscriptPipeline:
         if record is None or record.state is not FileState.DONE:
             return []
         segments = self.store.segments(digest)
+        # The shape the worker gave: "words" only where there are word timings (an empty
+        # list would send whisperx's subtitle writers down their word path: empty files).
         result = {
             "segments": [{"start": s.start, "end": s.end, "text": s.text,
                           **({"speaker": s.speaker} if s.speaker else {}),
-                          "words": [dict(w) for w in s.words]} for s in segments],
+                          **({"words": [dict(w) for w in s.words]} if s.words else {})}
+                         for s in segments],
             "language": record.language,
         }
+        # The same files again, under the name they were first written with.
+        name = (record.outputs[0].name.rsplit(".", 1)[0] if record.outputs
+                else self._output_name(record.path))
         outputs = write_outputs(result, record.path, self.output_dir, self.options,
-                                self.store.speaker_names(digest))
-        self.store.finish(digest, outputs, record.language)
+                                self.store.speaker_names(digest), name=name)
+        self.store.finish(digest, outputs, record.language, record.detail)
         return outputs
 
     def drain(self, wait_for_server: float = 0.0) -> list[FileDone | FileFailed]:
@@ -281,7 +452,7 @@ class TranscriptPipeline:
         deadline = time.monotonic() + wait_for_server
         while not self._stopping.is_set():
             outcome = self.process_next()
-            if isinstance(outcome, AsrPaused):
+            if isinstance(outcome, (AsrPaused, FileSuperseded)):
                 continue
             if outcome is not None:
                 outcomes.append(outcome)

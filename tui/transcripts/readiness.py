@@ -50,14 +50,23 @@ class StabilityTracker:
     stable_seconds: float
     _seen: dict[str, _Observation] = field(default_factory=dict)
 
-    def observe(self, key: str, size: int, mtime_ns: int, now: float) -> bool:
+    def observe(self, key: str, size: int, mtime_ns: int, now: float,
+                stable_seconds: float | None = None) -> bool:
+        """True once `key` has kept its size and mtime for `stable_seconds` (this file's
+        own wait, e.g. one learned from its writer's pauses; default the tracker's)."""
+        wait = self.stable_seconds if stable_seconds is None else stable_seconds
         previous = self._seen.get(key)
         if previous is None or (previous.size, previous.mtime_ns) != (size, mtime_ns):
             self._seen[key] = _Observation(size, mtime_ns, now)
-            return self.stable_seconds <= 0
+            return wait <= 0
         # An empty file that stays empty is taken too: it then fails with a clear reason
         # instead of sitting in the folder unexplained.
-        return now - previous.unchanged_since >= self.stable_seconds
+        return now - previous.unchanged_since >= wait
+
+    def unchanged_since(self, key: str) -> float | None:
+        """When `key` was last seen to change (None if not tracked)."""
+        seen = self._seen.get(key)
+        return seen.unchanged_since if seen else None
 
     def forget(self, key: str) -> None:
         self._seen.pop(key, None)

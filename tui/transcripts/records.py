@@ -21,6 +21,9 @@ class FileState(str, Enum):
     WRITING = "writing"
     DONE = "done"
     FAILED = "failed"
+    # The file changed while it was queued or being transcribed: this version is dropped
+    # (nothing written for it) and the file's final content is queued as its own entry.
+    SUPERSEDED = "superseded"
 
     @property
     def is_active(self) -> bool:
@@ -28,7 +31,7 @@ class FileState(str, Enum):
 
     @property
     def is_final(self) -> bool:
-        return self in (FileState.DONE, FileState.FAILED)
+        return self in (FileState.DONE, FileState.FAILED, FileState.SUPERSEDED)
 
 
 # Mid-way through the pipeline: a restart queues these files again.

@@ -100,13 +100,16 @@ class TranscriptStore(SqliteStore):
                              (content_hash,)).fetchone()
             dropped_again = (row is not None and row["state"] == FileState.FAILED.value
                              and modified_at is not None and modified_at > row["updated_at"])
-            if row is not None and not dropped_again:
+            # A superseded version was never transcribed: its content is back (the file
+            # was touched mid-run, or written back to it), so it is queued again.
+            back_again = row is not None and row["state"] == FileState.SUPERSEDED.value
+            if row is not None and not dropped_again and not back_again:
                 return AddResult(self._record(row), is_new=False)
-            if dropped_again:
+            if dropped_again or back_again:
                 db.execute("UPDATE audio_files SET path = ?, size = ? WHERE content_hash = ?",
                            (str(path), size, content_hash))
-                return AddResult(self._start_over(db, content_hash, "dropped again after "
-                                                  "failing"), is_new=True)
+                detail = "dropped again after failing" if dropped_again else "queued again"
+                return AddResult(self._start_over(db, content_hash, detail), is_new=True)
             db.execute(
                 "INSERT INTO audio_files (content_hash, path, size, state, added_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -160,14 +163,44 @@ class TranscriptStore(SqliteStore):
                              (content_hash,)).fetchone()
         return int(row["attempts"])
 
-    def finish(self, content_hash: str, outputs: list[Path], language: str | None) -> None:
+    def finish(self, content_hash: str, outputs: list[Path], language: str | None,
+               detail: str = "") -> None:
+        """Done; `detail` keeps any warning about the file (e.g. audio missing at the end)."""
         with self._transaction() as db:
             db.execute(
-                "UPDATE audio_files SET state = ?, detail = '', error = NULL, outputs = ?,"
+                "UPDATE audio_files SET state = ?, detail = ?, error = NULL, outputs = ?,"
                 " language = ?, updated_at = ? WHERE content_hash = ?",
-                (FileState.DONE.value, json.dumps([str(p) for p in outputs]), language,
-                 time.time(), content_hash),
+                (FileState.DONE.value, detail, json.dumps([str(p) for p in outputs]),
+                 language, time.time(), content_hash),
             )
+
+    def supersede(self, content_hash: str, reason: str) -> None:
+        """This version of a file changed before it was transcribed: not failed, dropped.
+        Its segments go (they were of content that no longer exists)."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE audio_files SET state = ?, detail = ?, error = NULL, updated_at = ?"
+                " WHERE content_hash = ?",
+                (FileState.SUPERSEDED.value, reason, time.time(), content_hash))
+            db.execute("DELETE FROM segments WHERE content_hash = ?", (content_hash,))
+
+    def unfinished_at(self, path: Path) -> list[AudioFileRecord]:
+        """Versions of the file at `path` still queued or mid-way, oldest first."""
+        states = [FileState.QUEUED.value, *(state.value for state in ACTIVE_STATES)]
+        marks = ",".join("?" * len(states))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT * FROM audio_files WHERE path = ? AND state IN ({marks})"
+                " ORDER BY added_at, rowid", [str(path), *states]).fetchall()
+        return [self._record(row) for row in rows]
+
+    def output_names(self) -> dict[Path, Path]:
+        """Every output file of a finished transcript → the recording it was written for."""
+        with self._lock:
+            rows = self._db.execute("SELECT path, outputs FROM audio_files WHERE state = ?",
+                                    (FileState.DONE.value,)).fetchall()
+        return {Path(output): Path(row["path"])
+                for row in rows for output in json.loads(row["outputs"])}
 
     def fail(self, content_hash: str, reason: str) -> None:
         self.set_state(content_hash, FileState.FAILED, error=reason)

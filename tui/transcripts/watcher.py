@@ -5,6 +5,14 @@ been stable for `stable_seconds` (writers that never close, rsync temp names, sl
 A periodic scan of the folder catches what events miss (network mounts send none for remote
 writes) and files present at start-up. Duplicate events are harmless: the pipeline queues by
 content hash.
+
+A writer may pause for longer than `stable_seconds` without renaming (a slow upload, a
+recorder flushing every few seconds): the file then looks complete before it is. A file
+that changes after it was handed over is reported at once (`on_changed`: the pipeline drops
+the stale version, cancelling it if running) and handed over again once it has stopped
+changing — for that file the wait is now twice the longest pause seen (up to
+`MAX_LEARNED_SECONDS`), so a writer that keeps pausing yields one more version, not one per
+pause.
 """
 
 from __future__ import annotations
@@ -20,12 +28,15 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from tui.transcripts.drop_folder import prepare_drop_folder
 from tui.transcripts.readiness import StabilityTracker, is_candidate
 
 log = logging.getLogger(__name__)
 
 CHECK_INTERVAL_SECONDS = 0.5
 RESCAN_INTERVAL_SECONDS = 30.0
+# The longest stability wait learned from a writer's pauses.
+MAX_LEARNED_SECONDS = 120.0
 
 
 class WatchLimitReached(Exception):
@@ -47,15 +58,23 @@ class _Handler(FileSystemEventHandler):
 class DropFolderWatcher:
     def __init__(self, folder: Path, patterns: list[str], on_ready: Callable[[Path], None], *,
                  recursive: bool = False, stable_seconds: float = 2.0,
-                 rescan_seconds: float = RESCAN_INTERVAL_SECONDS) -> None:
+                 rescan_seconds: float = RESCAN_INTERVAL_SECONDS,
+                 on_changed: Callable[[Path], None] | None = None) -> None:
         self.folder = folder
         self.patterns = patterns
         self.on_ready = on_ready
+        self.on_changed = on_changed
         self.recursive = recursive
         self.rescan_seconds = rescan_seconds
+        self.stable_seconds = stable_seconds
         self._tracker = StabilityTracker(stable_seconds)
         self._pending: set[Path] = set()
         self._taken: dict[Path, tuple[int, int]] = {}
+        # Per handed-over file: when it last changed before the hand-over; files that changed
+        # after it: since when; and the stability wait learned from their writer's pauses.
+        self._settled_at: dict[Path, float] = {}
+        self._changing: set[Path] = set()
+        self._windows: dict[Path, float] = {}
         self._lock = threading.Lock()
         self._started_threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -98,20 +117,42 @@ class DropFolderWatcher:
                 self._tracker.forget(key)
                 continue
             signature = (stat.st_size, stat.st_mtime_ns)
-            if self._taken.get(path) == signature:
-                # Already handed over unchanged; a touch or rescan is not a new file.
+            taken = self._taken.get(path)
+            if taken == signature:
+                # Already handed over unchanged; a rescan or a stray event is not a new file.
                 with self._lock:
                     self._pending.discard(path)
                 continue
-            if self._tracker.observe(key, stat.st_size, stat.st_mtime_ns, now):
+            if taken is not None and path not in self._changing:
+                self._changed_after_handover(path, now)
+            window = self._windows.get(path)
+            if self._tracker.observe(key, stat.st_size, stat.st_mtime_ns, now, window):
                 with self._lock:
                     self._pending.discard(path)
+                self._settled_at[path] = self._tracker.unchanged_since(key) or now
                 self._tracker.forget(key)
                 self._taken[path] = signature
+                self._changing.discard(path)
                 try:
                     self.on_ready(path)
                 except Exception:  # the watcher keeps running whatever one file does
                     log.exception("handling %s failed", path)
+
+    def _changed_after_handover(self, path: Path, now: float) -> None:
+        """A file handed over as complete changed again: its writer had only paused. Learn
+        the pause, and tell the pipeline, which drops the version it has."""
+        self._changing.add(path)
+        pause = now - self._settled_at.get(path, now)
+        if 2 * pause <= MAX_LEARNED_SECONDS:  # longer: a new recording under the same name
+            window = max(self._windows.get(path, self.stable_seconds), 2 * pause)
+            self._windows[path] = window
+            log.info("%s changed after it was taken (a pause of %.1f s in writing it): taken "
+                     "again once it has not changed for %.1f s", path, pause, window)
+        if self.on_changed is not None:
+            try:
+                self.on_changed(path)
+            except Exception:  # the watcher keeps running whatever one file does
+                log.exception("handling the change of %s failed", path)
 
     def _start_observer(self) -> None:
         observer: Observer | PollingObserver = Observer()
@@ -136,7 +177,7 @@ class DropFolderWatcher:
 
     def start(self) -> None:
         self._stop.clear()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        prepare_drop_folder(self.folder)  # DropFolderUnusable says why, with the fix
         self._start_observer()
         self.rescan()
         self._thread = threading.Thread(target=self._run, name="drop-folder-watcher",

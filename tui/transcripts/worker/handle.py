@@ -77,6 +77,7 @@ class WorkerProcess:
         self._events: Any = None
         self._last_used = time.monotonic()
         self._cancelled = False
+        self._cancel_file: str | None = None
 
     @property
     def pid(self) -> int | None:
@@ -103,6 +104,22 @@ class WorkerProcess:
         self._process.start()
         log.info("WhisperX worker started (pid %s)", self._process.pid)
 
+    def _close_channels(self) -> None:
+        for channel in (self._requests, self._events):
+            if channel is not None:
+                channel.close()
+                channel.cancel_join_thread()
+        self._requests = self._events = None
+
+    def _kill(self) -> None:
+        """End the worker now, mid-file: what it was doing is abandoned."""
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()
+            process.join(_STOP_GRACE_SECONDS)
+        self._process = None
+        self._close_channels()
+
     def stop(self) -> None:
         """Ask the worker to exit (its VRAM goes back to the card); kill it if it hangs."""
         process = self._process
@@ -119,11 +136,13 @@ class WorkerProcess:
                 process.kill()
                 process.join()
         self._process = None
-        for channel in (self._requests, self._events):
-            if channel is not None:
-                channel.close()
-                channel.cancel_join_thread()
-        self._requests = self._events = None
+        self._close_channels()
+
+    def cancel_file(self, content_hash: str | None) -> None:
+        """Abandon the run of `content_hash` (its file changed): `transcribe` kills the worker
+        within a poll and raises `WorkerCrashed`; the next file gets a fresh worker. Any
+        thread may call it, before the run starts too; None withdraws the request."""
+        self._cancel_file = content_hash
 
     def cancel(self) -> None:
         """Abandon the file in progress (quitting): the worker is killed, not drained."""
@@ -144,10 +163,16 @@ class WorkerProcess:
                    ) -> FileDone | FileFailed | RemoteAsrUnreachable:
         """Run one file through the worker, passing every event on; returns the last one."""
         self._cancelled = False
-        self.start()
-        self._requests.put((content_hash, path))
         try:
+            if self._cancel_file == content_hash:
+                raise WorkerCrashed("cancelled: the file changed")
+            self.start()
+            self._requests.put((content_hash, path))
             while True:
+                if self._cancel_file == content_hash:
+                    log.info("cancelling the run of %s: its file changed", content_hash[:12])
+                    self._kill()
+                    raise WorkerCrashed("cancelled: the file changed")
                 try:
                     event = self._events.get(timeout=_POLL_SECONDS)
                 except queue.Empty:
@@ -164,4 +189,6 @@ class WorkerProcess:
                     return event
                 on_event(event)
         finally:
+            if self._cancel_file == content_hash:
+                self._cancel_file = None
             self._last_used = time.monotonic()

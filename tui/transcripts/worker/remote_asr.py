@@ -40,10 +40,34 @@ class RemoteServerUnavailable(Exception):
         self.suspect_file = suspect_file
 
 
+def _unwrap_message(body: Any) -> str | None:
+    """The human sentence in an error body, however the server wraps it: vLLM's
+    `{"error": {"message"}}` (which the openai client has already opened), TensorRT-LLM's flat
+    `{"message"}`, FastAPI's `{"detail": "..."}` and `{"detail": [{"msg"}]}` (validation),
+    and FastAPI servers raising HTTPException(detail={"error": {...}}) — faster-whisper-server
+    does — which arrives as `{"detail": {"error": {"message"}}}`."""
+    for _ in range(4):  # envelopes nest a few levels at most
+        if isinstance(body, str):
+            return body.strip() or None
+        if isinstance(body, list):
+            texts = [text for item in body if (text := _unwrap_message(item))]
+            return "; ".join(texts) or None
+        if not isinstance(body, dict):
+            return None
+        for key in ("message", "msg"):
+            if isinstance(body.get(key), str) and body[key].strip():
+                return body[key].strip()
+        inner = next((body[key] for key in ("error", "detail") if body.get(key)), None)
+        if inner is None:
+            return None
+        body = inner
+    return None
+
+
 def _server_message(error: Any) -> str:
     body = getattr(error, "body", None)
-    message = (body.get("message") or body.get("detail")) if isinstance(body, dict) else None
-    return str(message or body or error)[:300]
+    message = _unwrap_message(body)
+    return str(message or getattr(error, "message", None) or error)[:300]
 
 
 def remote_unavailable(error: BaseException) -> RemoteServerUnavailable | None:
@@ -129,10 +153,14 @@ def transcribe(options: TranscribeOptions, path: str,
              for w in (getattr(reply, "words", None) or [])]
     segments = []
     for index, remote in enumerate(getattr(reply, "segments", None) or []):
-        segment = {"start": float(remote.start), "end": float(remote.end),
-                   "text": str(remote.text).strip(),
-                   "words": [w for w in words
-                             if remote.start <= w["start"] < remote.end]}
+        segment: dict[str, Any] = {"start": float(remote.start), "end": float(remote.end),
+                                   "text": str(remote.text).strip()}
+        # Only a segment with word timings gets a "words" list: whisperx's writers take the
+        # word-level path whenever the key is there, and an empty list writes nothing (many
+        # servers — faster-whisper-server, older vLLM — return segments without words).
+        timed = [w for w in words if remote.start <= w["start"] < remote.end]
+        if timed:
+            segment["words"] = timed
         segments.append(segment)
         on_segment(index, segment)
     language = str(getattr(reply, "language", "") or "")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.transcripts.events import (
+    AudioDecoded,
     BatchSizeReduced,
     FileDone,
     FileFailed,
@@ -27,6 +28,7 @@ from tui.transcripts.events import (
     StepUnavailable,
     WorkerMemory,
 )
+from tui.transcripts.model_check import ModelNotFound, check_model
 from tui.transcripts.options import TranscribeOptions
 from tui.transcripts.records import FileState, StoredSegment
 from tui.transcripts.worker import remote_asr
@@ -87,6 +89,8 @@ class WhisperxSession:
             import whisperx
 
             options = self.options
+            # Before faster-whisper takes a path it cannot open for a hub repo id.
+            check_model(options.model, options.model_dir)
             self._asr = whisperx.load_model(
                 options.model,
                 device=self.device,
@@ -247,6 +251,9 @@ class WhisperxSession:
                 raise DecodeError(str(error).strip().splitlines()[-1][:300]) from error
             if len(audio) == 0:
                 raise DecodeError("the file holds no audio samples")
+            from whisperx.audio import SAMPLE_RATE
+
+            emit(AudioDecoded(content_hash, len(audio) / SAMPLE_RATE))
             emit(StageChanged(content_hash, FileState.TRANSCRIBING))
             if self.options.asr_backend == "openai":
                 result = self._remote_transcribe(content_hash, path)
@@ -270,6 +277,8 @@ class WhisperxSession:
             emit(FileDone(content_hash, language, result=json_safe(result)))
         except DecodeError as error:
             emit(FileFailed(content_hash, f"cannot decode audio: {error}", kind="decode"))
+        except ModelNotFound as error:
+            emit(FileFailed(content_hash, str(error), kind="model"))
         except RemoteRefused as error:  # the pipeline logs both
             emit(FileFailed(content_hash, str(error), kind="error"))
         except RemoteServerUnavailable as error:

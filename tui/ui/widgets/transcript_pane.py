@@ -18,6 +18,7 @@ from tui.transcripts.events import (
     FileDone,
     FileFailed,
     FileQueued,
+    FileWarning,
     Progress,
     SegmentsRefined,
     SegmentTranscribed,
@@ -64,6 +65,7 @@ class TranscriptPane(Vertical, can_focus=True):
         self.border_title = "Transcripts"
         self._names: dict[str, dict[str, str]] = {}  # digest → speaker → name
         self._files: dict[str, tuple[str, str]] = {}   # digest → (name, state)
+        self._warnings: dict[str, str] = {}  # digest → its latest FileWarning
         # digest → index → segment: a re-sent index replaces its line in O(1).
         self._segments: dict[str, dict[int, StoredSegment]] = {}
         self._current: str | None = None
@@ -135,6 +137,14 @@ class TranscriptPane(Vertical, can_focus=True):
             self.app.notify(f"{event.reason}: batch size {event.batch_size}{weights}",
                             severity="warning", timeout=10)
             return
+        if isinstance(event, FileWarning):
+            # Shown where the file's state is, and as a notification: the transcript of a
+            # recording cut short looks complete otherwise.
+            name = self._files.get(digest, (Path(event.path).name, ""))[0]
+            self._warnings[digest] = event.message
+            self._status(f"{name}: warning: {event.message}")
+            self.app.notify(f"{name}: {event.message}", severity="warning", timeout=15)
+            return
         if isinstance(event, FileQueued):
             self._files[digest] = (Path(event.path).name, "queued")
         elif isinstance(event, DuplicateSkipped):
@@ -162,7 +172,9 @@ class TranscriptPane(Vertical, can_focus=True):
             name = self._files.get(digest, (digest[:12], ""))[0]
             self._files[digest] = (name, "done")
             self.query_one(ProgressBar).update(progress=100)
-            self._status(f"{name}: done, {len(event.outputs)} files written")
+            warning = "; ".join(event.warnings) or self._warnings.get(digest)
+            self._status(f"{name}: done, {len(event.outputs)} files written"
+                         + (f"; warning: {warning}" if warning else ""))
         elif isinstance(event, FileFailed):
             name = self._files.get(digest, (digest[:12], ""))[0]
             self._files[digest] = (name, "failed")
