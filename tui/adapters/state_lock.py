@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -42,10 +41,10 @@ def lock_path_for(database: Path) -> Path:
 
 
 class StateLock:
-    def __init__(self, database: Path, command: str | None = None) -> None:
+    def __init__(self, database: Path, command: str = "triage-tui") -> None:
         self.database = database
         self.path = lock_path_for(database)
-        self.command = command or " ".join(["triage-tui", *sys.argv[1:2]])
+        self.command = command
         self._fd: int | None = None
 
     @property

@@ -162,7 +162,8 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
         # Like the whisperx CLI, a one-shot run keeps no queue: its state lives in a scratch
         # database. The worker's own chatter (whisperx, pyannote, ffmpeg) goes to the log.
         services = Services(config, database=Path(scratch) / "state.db",
-                            transcribe_options=options, output_dir=output_dir)
+                            transcribe_options=options, output_dir=output_dir,
+                            role="transcribe")
         pipeline = services.open_transcripts()
         store = pipeline.store
         paths_by_hash: dict[str, str] = {}

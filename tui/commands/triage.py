@@ -60,7 +60,7 @@ def run_triage(config: Config, args: argparse.Namespace) -> int:
     if not config.imap.enabled:
         _problem("no IMAP account configured: set [imap] host and username")
         return 1
-    services = Services(config)
+    services = Services(config, role="triage")
     try:
         if args.apply or args.undo:
             return _decide(services, args)

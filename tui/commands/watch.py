@@ -46,7 +46,7 @@ def run_watch(config: Config) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with Services(config) as services:
+    with Services(config, role="watch") as services:
         started = services.start_transcripts(report)
         if not started.ok:
             return 1

@@ -52,7 +52,7 @@ class Services:
                  transcribe_options: TranscribeOptions | None = None,
                  output_dir: Path | None = None,
                  triage_backend: TriageBackend | None = None,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None, role: str = "") -> None:
         self.config = config
         self.database = database or config.paths.database or default_database()
         self.log_path = str(config.paths.log_file or default_log_file())
@@ -65,7 +65,8 @@ class Services:
         self.mail: MailPipeline | None = None
         self.gpu_sampler: GpuSampler | None = None
         self._stores: list[_Closable] = []
-        self.state_lock = StateLock(self.database)
+        # `role` names this process to another that finds the database taken.
+        self.state_lock = StateLock(self.database, f"triage-tui {role}".strip())
 
     # -- transcripts ----------------------------------------------------------------------
 

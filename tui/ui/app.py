@@ -62,7 +62,7 @@ class TriageApp(App[None]):
         self.process_namer = process_namer
         self.start_services = start_services
         self.run_doctor = run_doctor
-        self.services = services or Services(config)
+        self.services = services or Services(config, role="dashboard")
         self.inbox = EventInbox(lambda: self.post_message(EventsArrived()))
         self.stopped: StoppedCleanly | None = None  # what quitting left behind, if anything
 
