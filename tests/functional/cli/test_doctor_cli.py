@@ -129,4 +129,4 @@ def test_unwritable_drop_folder(tmp_path: Path, user_env: dict[str, str]) -> Non
     checks = checks_by_name(run_cli(["--config", str(config), "doctor", "--json"],
                                     user_env).stdout)
     assert not checks["Drop folder"]["ok"]
-    assert "not a directory" in checks["Drop folder"]["detail"]
+    assert "is a file, not a folder" in checks["Drop folder"]["detail"]
