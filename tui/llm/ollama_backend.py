@@ -20,6 +20,7 @@ from tui.llm.protocol import (
     BatchReply,
     ModelMissing,
     PromptTooLong,
+    ReplyDeadline,
 )
 
 
@@ -33,6 +34,7 @@ class TriageModel:
         self.num_ctx = num_ctx
         self.keep_alive = keep_alive
         self.temperature = temperature
+        self.timeout = timeout
         self._client = ollama.Client(host=host, timeout=timeout)
 
     def check(self) -> BackendStatus:
@@ -61,7 +63,9 @@ class TriageModel:
                 options={"num_ctx": self.num_ctx, "temperature": self.temperature},
                 keep_alive=self.keep_alive,
             )
+            deadline = ReplyDeadline(self.timeout, self.host)
             for chunk in stream:
+                deadline.check(stream)
                 text = chunk.message.content or ""
                 if text:
                     parts.append(text)

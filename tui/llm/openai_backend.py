@@ -19,6 +19,7 @@ from tui.llm.protocol import (
     BatchReply,
     ModelMissing,
     PromptTooLong,
+    ReplyDeadline,
 )
 
 # vLLM's refusal names its cap, and the prompt's size in one of its wordings: "... you
@@ -61,6 +62,7 @@ class OpenAITriageModel:
         self.max_tokens = max_tokens
         # Local servers often want no key; the client insists on one being set.
         api_key = os.environ.get(api_key_env) or "no-key"
+        self.timeout = timeout
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout,
                                      max_retries=0)
 
@@ -101,7 +103,9 @@ class OpenAITriageModel:
                 response_format={"type": "json_schema", "json_schema": {
                     "name": "verdicts", "schema": schema, "strict": True}},
             )
+            deadline = ReplyDeadline(self.timeout, self.base_url)
             for chunk in stream:
+                deadline.check(stream)
                 if chunk.usage is not None:
                     usage = chunk.usage
                 for choice in chunk.choices:

@@ -8,6 +8,7 @@ This module imports no backend, so backends, adapters and callers can all depend
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -69,3 +70,24 @@ class TriageBackend(Protocol):
                   on_text: Callable[[str], None]) -> BatchReply:
         """Raises BackendUnavailable, ModelMissing or PromptTooLong, nothing else of its own."""
         ...
+
+
+class ReplyDeadline:
+    """The whole reply must arrive within `seconds`. A client's read timeout alone never fires
+    on a server that keeps trickling bytes, which would hold a batch (and its mail) forever."""
+
+    def __init__(self, seconds: float, server: str) -> None:
+        self.seconds = seconds
+        self.server = server
+        self._ends = time.monotonic() + seconds
+
+    def check(self, stream: object) -> None:
+        """Between chunks: past the deadline, close the stream and raise."""
+        if time.monotonic() <= self._ends:
+            return
+        close = getattr(stream, "close", None)
+        if callable(close):
+            close()
+        raise BackendUnavailable(f"{self.server}: no complete reply within "
+                                 f"{self.seconds:.0f} s (timeout_seconds); the server is "
+                                 "answering too slowly")

@@ -77,12 +77,15 @@ FAULTS: dict[str, Callable[[FakeOllamaServer], None]] = {
     "http_503": lambda s: s.fail_next(503, "server busy, please try again.  maximum pending "
                                            "requests exceeded"),
     "stall": lambda s: setattr(s, "chunk_delay_s", 3.0),
+    # Each chunk well inside the read timeout, the whole reply far beyond it.
+    "trickle": lambda s: setattr(s, "chunk_delay_s", 0.25),
     "dropped_stream": lambda s: s.drop_connection_next(after_chunks=2),
     "error_mid_stream": lambda s: s.error_mid_stream_next("CUDA error: out of memory",
                                                           after_chunks=2),
     "garbage_stream": lambda s: s.garbage_in_stream_next(after_chunks=2),
 }
 WORDS = {"http_500": "HTTP 500", "http_503": "HTTP 503", "stall": "timed out",
+         "trickle": "no complete reply within 1 s",
          "dropped_stream": "RemoteProtocolError", "error_mid_stream": "out of memory",
          "garbage_stream": "unreadable reply stream"}
 
