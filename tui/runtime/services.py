@@ -23,6 +23,7 @@ from tui.config import Config
 from tui.gpu_sampler import GpuReader, GpuSampler
 from tui.paths import default_database, default_log_file
 from tui.runtime.events import ChecksDone, PlanComputed, ServiceStarted, StoppedCleanly
+from tui.subscribers import Listener
 
 if TYPE_CHECKING:
     from tui.llm import TriageBackend
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
     from tui.transcripts.watcher import DropFolderWatcher
 
 log = logging.getLogger(__name__)
-
-Listener = Callable[[object], None]
 
 
 class _Closable(Protocol):
