@@ -99,3 +99,74 @@ def test_other_bad_requests_are_not_prompt_too_long() -> None:
     from tui.llm.openai_backend import prompt_too_long
 
     assert prompt_too_long("response_format: invalid schema") is None
+
+
+def _api_error(status: int | None, body: object) -> object:
+    """An error as the `openai` client raises it: an HTTP status error, or (status None) an
+    `error` event inside the stream."""
+    import httpx
+    import openai
+
+    request = httpx.Request("POST", "http://127.0.0.1:8080/v1/chat/completions")
+    message = body.get("message", "") if isinstance(body, dict) else ""
+    if status is None:
+        return openai.APIError(message, request, body=body)
+    response = httpx.Response(status, request=request, json={"error": body})
+    error_class = openai.BadRequestError if status == 400 else openai.InternalServerError
+    return error_class(message, response=response, body=body)
+
+
+LLAMA_CPP_REFUSAL = {"code": 400, "type": "exceed_context_size_error",
+                     "message": "request (5031 tokens) exceeds the available context size "
+                                "(4096 tokens), try increasing it",
+                     "n_prompt_tokens": 5031, "n_ctx": 4096}
+
+
+@pytest.mark.parametrize("status", [400, None], ids=["http-400", "in-stream"])
+def test_llama_cpp_refusal_is_known_by_its_type_with_its_numbers(status: int | None) -> None:
+    from tui.llm.openai_backend import refused_as_too_long
+
+    error = refused_as_too_long(_api_error(status, LLAMA_CPP_REFUSAL))  # type: ignore[arg-type]
+    assert isinstance(error, PromptTooLong)
+    assert (error.prompt_tokens, error.context_limit) == (5031, 4096)
+
+
+def test_the_type_decides_not_the_sentence() -> None:
+    from tui.llm.openai_backend import refused_as_too_long
+
+    # Another wording, same type: still too long; the numbers come from the fields.
+    reworded = {**LLAMA_CPP_REFUSAL, "message": "prompt does not fit"}
+    assert isinstance(refused_as_too_long(_api_error(400, reworded)), PromptTooLong)  # type: ignore[arg-type]
+    # OpenAI's own code for it.
+    openai_style = {"message": "too long", "type": "invalid_request_error",
+                    "code": "context_length_exceeded"}
+    assert isinstance(refused_as_too_long(_api_error(400, openai_style)), PromptTooLong)  # type: ignore[arg-type]
+    # A sentence that looks like it, under another type, from a 500: not a refusal.
+    other = {"code": 500, "type": "server_error", "message": LLAMA_CPP_REFUSAL["message"]}
+    assert refused_as_too_long(_api_error(500, other)) is None  # type: ignore[arg-type]
+    schema = {"code": 400, "type": "invalid_request_error", "message": "bad json schema"}
+    assert refused_as_too_long(_api_error(400, schema)) is None  # type: ignore[arg-type]
+
+
+def test_vllm_wording_is_still_recognised() -> None:
+    from tui.llm.openai_backend import refused_as_too_long
+
+    vllm = {"object": "error", "type": "BadRequestError", "code": 400, "param": None,
+            "message": "This model's maximum context length is 4096 tokens. However, you "
+                       "requested 5000 tokens (4000 in the messages, 1000 in the completion)."}
+    error = refused_as_too_long(_api_error(400, vllm))  # type: ignore[arg-type]
+    assert isinstance(error, PromptTooLong)
+    assert (error.prompt_tokens, error.context_limit) == (4000, 4096)
+
+
+@pytest.mark.parametrize(("info", "expected"), [
+    ({"max_model_len": 8192}, (8192, "max_model_len")),
+    ({"meta": {"n_ctx": 2048, "n_ctx_train": 8192}}, (2048, "n_ctx")),
+    ({"meta": {"n_vocab": 49152}}, (None, "")),
+    ({}, (None, "")),
+])
+def test_the_context_cap_is_read_from_whichever_field_the_server_uses(
+        info: dict[str, object], expected: tuple[int | None, str]) -> None:
+    from tui.llm.openai_backend import _context_of
+
+    assert _context_of(info) == expected

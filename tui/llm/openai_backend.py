@@ -1,7 +1,14 @@
-"""One triage batch through an OpenAI-compatible server (vLLM, trtllm-serve, Triton's OpenAI
-front end) with the official `openai` client: streamed chat completions, the verdict schema as
-`response_format`, token usage for calibration. Errors are the backend-neutral ones from
-`tui.llm.protocol`."""
+"""One triage batch through an OpenAI-compatible server (vLLM, llama.cpp's llama-server,
+trtllm-serve, Triton's OpenAI front end) with the official `openai` client: streamed chat
+completions, the verdict schema as `response_format`, token usage for calibration. Errors are
+the backend-neutral ones from `tui.llm.protocol`.
+
+Servers differ outside the OpenAI schema, so nothing here relies on one server's wording:
+llama-server does not serve `GET /models/{id}` (404) but lists its model at `/models`, and
+says its context as `meta.n_ctx` there (vLLM: `max_model_len`; llama-server also `GET /props`);
+an over-long prompt is known by the error's type or code (llama.cpp:
+`exceed_context_size_error` with `n_prompt_tokens` and `n_ctx`), vLLM's wording only as a
+fallback."""
 
 from __future__ import annotations
 
@@ -39,9 +46,38 @@ def _first_number(pattern: re.Pattern[str], text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+# Error types or codes that mean "the prompt does not fit the context": llama.cpp's, OpenAI's.
+_CONTEXT_ERROR_KINDS = frozenset({"exceed_context_size_error", "context_length_exceeded"})
+
+
+def _int_field(body: dict[str, Any], *names: str) -> int | None:
+    for name in names:
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def refused_as_too_long(error: openai.APIError) -> PromptTooLong | None:
+    """The PromptTooLong an error reply describes (before or inside the stream), with the
+    server's own numbers where it gives them; None for any other error."""
+    body = error.body if isinstance(error.body, dict) else {}
+    kinds = {str(body.get("type") or ""), str(body.get("code") or "")}
+    message = str(body.get("message") or error.message or error)
+    if kinds & _CONTEXT_ERROR_KINDS:
+        prompt = _int_field(body, "n_prompt_tokens", "prompt_tokens")
+        limit = _int_field(body, "n_ctx", "context_limit", "max_model_len")
+        return PromptTooLong(
+            f"{message} (prompt {prompt if prompt is not None else '?'} tokens, context "
+            f"{limit if limit is not None else '?'})", prompt_tokens=prompt, context_limit=limit)
+    if isinstance(error, openai.BadRequestError):
+        return prompt_too_long(message)
+    return None
+
+
 def prompt_too_long(message: str) -> PromptTooLong | None:
-    """The PromptTooLong a 400 reply's message describes, with the server's numbers where it
-    gives them; None for any other bad request."""
+    """vLLM's refusal, which says it only in words: the PromptTooLong a 400 reply's message
+    describes, with its numbers where it gives them; None for any other bad request."""
     if "context length" not in message and "maximum context" not in message:
         return None
     prompt = next((number for pattern in _PROMPT_TOKENS_RES
@@ -69,26 +105,57 @@ class OpenAITriageModel:
     def check(self) -> BackendStatus:
         """No server at the address, or a server serving another model: different fixes."""
         serve = f"`vllm serve {self.model} --max-model-len {self.num_ctx}`"
+        missing = BackendStatus(
+            False, "model-missing", f"{self.base_url} does not serve {self.model!r}",
+            f"restart the server with that model, e.g. {serve}, or set [openai] model "
+            f"to one it serves ({self.base_url}/models lists them)")
         try:
-            model = self._client.models.retrieve(self.model)
-        except openai.NotFoundError:
-            return BackendStatus(
-                False, "model-missing", f"{self.base_url} does not serve {self.model!r}",
-                f"restart the server with that model, e.g. {serve}, or set [openai] model "
-                f"to one it serves ({self.base_url}/models lists them)")
+            try:
+                info: dict[str, Any] | None = _extra(self._client.models.retrieve(self.model))
+            except openai.NotFoundError:
+                # Not served by every server (llama-server answers 404): the list decides.
+                info = self._listed_model()
         except openai.APIError as error:
             return BackendStatus(
                 False, "unavailable",
                 f"{self.base_url} not reachable ({type(error).__name__})",
                 f"start the server, e.g. {serve} (see `triage-tui plan --export vllm`), "
                 f"or set [openai] base_url")
-        # vLLM reports its context cap as `max_model_len`, outside the OpenAI schema.
-        extra = getattr(model, "model_extra", None) or {}
-        limit = extra.get("max_model_len")
-        context = int(limit) if isinstance(limit, int) else None
-        detail = f"{self.model} at {self.base_url}" + (f", max_model_len {context}"
+        if info is None:
+            return missing
+        context, source = _context_of(info)
+        if context is None:
+            context, source = self._props_context()
+        detail = f"{self.model} at {self.base_url}" + (f", {source} {context}"
                                                        if context else "")
         return BackendStatus(True, "ready", detail, context_limit=context)
+
+    def _listed_model(self) -> dict[str, Any] | None:
+        """The model's entry in `GET /models` (by id or one of its aliases), None if absent."""
+        for entry in self._client.models.list():
+            info = _extra(entry)
+            aliases = info.get("aliases")
+            names = {entry.id, *(a for a in aliases if isinstance(a, str))} \
+                if isinstance(aliases, list) else {entry.id}
+            if self.model in names:
+                return info
+        return None
+
+    def _props_context(self) -> tuple[int | None, str]:
+        """llama-server's `GET /props` (at the server's root, beside `/v1`): the per-slot
+        context as `default_generation_settings.n_ctx`. Absent elsewhere: (None, "")."""
+        root = self.base_url.rstrip("/").removesuffix("/v1")
+        try:
+            reply = httpx.get(f"{root}/props", timeout=min(self.timeout, 10.0))
+            settings = reply.json().get("default_generation_settings") \
+                if reply.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None, ""
+        if isinstance(settings, dict):
+            context = _int_field(settings, "n_ctx")
+            if context:
+                return context, "n_ctx"
+        return None, ""
 
     def run_batch(self, messages: list[dict[str, str]], schema: dict[str, Any],
                   on_text: Callable[[str], None]) -> BatchReply:
@@ -117,13 +184,13 @@ class OpenAITriageModel:
                         finish = choice.finish_reason
         except openai.NotFoundError as error:
             raise ModelMissing(str(error), model=self.model) from error
-        except openai.BadRequestError as error:
-            message = str(error)
-            too_long = prompt_too_long(message)
+        except openai.APIError as error:
+            # Refused before the stream (HTTP 400) or inside it (an `error` event).
+            too_long = refused_as_too_long(error)
             if too_long is not None:
                 raise too_long from error
-            raise BackendUnavailable(f"{self.base_url}: {message}") from error
-        except openai.APIError as error:
+            if isinstance(error, openai.BadRequestError):
+                raise BackendUnavailable(f"{self.base_url}: {error}") from error
             raise BackendUnavailable(f"{self.base_url}: {type(error).__name__}: {error}"
                                      ) from error
         except (httpx.HTTPError, OSError) as error:
@@ -136,3 +203,21 @@ class OpenAITriageModel:
                                      f"{type(error).__name__}: {str(error)[:200]}") from error
         return BatchReply("".join(parts), usage.prompt_tokens if usage else None,
                           usage.completion_tokens if usage else None, finish)
+
+
+def _extra(model: Any) -> dict[str, Any]:
+    """A model entry's fields outside the OpenAI schema (where servers put their context)."""
+    extra = getattr(model, "model_extra", None)
+    return dict(extra) if isinstance(extra, dict) else {}
+
+
+def _context_of(info: dict[str, Any]) -> tuple[int | None, str]:
+    """The context cap a model entry states, and the field that said it: vLLM's
+    `max_model_len`, llama.cpp's `meta.n_ctx` (per slot: what one request can use)."""
+    context = _int_field(info, "max_model_len")
+    if context:
+        return context, "max_model_len"
+    meta = info.get("meta")
+    if isinstance(meta, dict) and (context := _int_field(meta, "n_ctx")):
+        return context, "n_ctx"
+    return None, ""

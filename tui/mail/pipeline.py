@@ -24,6 +24,7 @@ from tui.config import Config
 from tui.llm import (
     BackendError,
     BackendStatus,
+    BatchReply,
     ModelMissing,
     PromptTooLong,
     TriageBackend,
@@ -260,13 +261,17 @@ class MailPipeline:
         self.store.count_attempt(keys)
         if reply.prompt_eval_count:
             self.calibration.observe(estimated, reply.prompt_eval_count)
-        room = self.num_ctx - self.config.budget.generation_reserve_tokens
-        if reply.done_reason == "length" or (reply.prompt_eval_count or 0) > room:
+        reserve = self.config.budget.generation_reserve_tokens
+        room = self.num_ctx - reserve
+        if (reply.prompt_eval_count or 0) > room:
             # Ollama cuts an over-long prompt silently (HTTP 200); a prompt that used more
             # than the planned room may have lost its start, system prompt included.
             return self._retry(batch, f"prompt of {reply.prompt_eval_count} tokens exceeded "
                                       f"the planned {room} (done_reason {reply.done_reason})",
                                reply.text)
+        if reply.done_reason == "length":
+            # The prompt fit; the *reply* hit its token limit, so its JSON is cut off.
+            return self._retry(batch, _reply_cut_off(reply, reserve, self.num_ctx), reply.text)
         try:
             verdicts = parse_reply(reply.text, ids)
         except ReplyProblem as problem:
@@ -542,3 +547,13 @@ class MailPipeline:
     def live_threads(self) -> list[str]:
         """Threads this pipeline started that still run (none once `stop` returned)."""
         return [thread.name for thread in self._started_threads if thread.is_alive()]
+
+
+def _reply_cut_off(reply: BatchReply, reserve: int, num_ctx: int) -> str:
+    """Why a reply that stopped at `length` is rejected, with the server's own numbers."""
+    generated = (f"after {reply.eval_count} tokens" if reply.eval_count is not None
+                 else "at an unknown length")
+    prompt = (f"; the prompt was {reply.prompt_eval_count} tokens"
+              if reply.prompt_eval_count is not None else "")
+    return (f"reply cut off {generated} (finish_reason length; {reserve} reserved for the "
+            f"reply, context {num_ctx}{prompt})")
