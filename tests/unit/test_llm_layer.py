@@ -170,3 +170,29 @@ def test_the_context_cap_is_read_from_whichever_field_the_server_uses(
     from tui.llm.openai_backend import _context_of
 
     assert _context_of(info) == expected
+
+
+def test_without_a_context_in_the_model_list_props_is_asked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from tui.llm.openai_backend import OpenAITriageModel
+
+    asked: list[str] = []
+
+    def get(url: str, **_: object) -> httpx.Response:
+        asked.append(url)
+        return httpx.Response(200, json={"default_generation_settings": {"n_ctx": 4096}})
+
+    monkeypatch.setattr(httpx, "get", get)
+    backend = OpenAITriageModel("http://127.0.0.1:8080/v1", "m", num_ctx=8192,
+                                api_key_env="NONE", temperature=0.0, max_tokens=512,
+                                timeout=5)
+    assert backend._props_context() == (4096, "n_ctx")
+    assert asked == ["http://127.0.0.1:8080/props"]  # at the root, beside /v1
+
+    def absent(url: str, **_: object) -> httpx.Response:
+        return httpx.Response(404, json={"error": {"code": 404}})
+
+    monkeypatch.setattr(httpx, "get", absent)
+    assert backend._props_context() == (None, "")
