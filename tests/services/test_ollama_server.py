@@ -24,6 +24,7 @@ from tests.services.ollama_server import (
     count_prompt_tokens,
     count_tokens,
 )
+from tests.waiting import wait_until
 
 MODEL = "devstral-small"
 
@@ -262,7 +263,8 @@ def test_keep_alive_zero_unloads_after_request(
     server: FakeOllamaServer, client: ollama.Client
 ) -> None:
     chat(client, messages=[_user("hi")], keep_alive=0)
-    assert server.loaded_num_ctx(MODEL) is None
+    # The server releases the runner just after the last chunk has gone out.
+    wait_until(lambda: server.loaded_num_ctx(MODEL) is None, 5, "the runner to unload")
     chat(client, messages=[_user("again")])
     assert server.load_count[MODEL] == 2
 
