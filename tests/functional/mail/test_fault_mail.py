@@ -428,16 +428,22 @@ def test_fault_identity_of_a_fetched_message_is_what_parsing_stored() -> None:
     assert not is_fingerprint(message_identity(mail_corpus.plain_text()))
 
 
-def test_fault_mail_without_message_id_is_flagged_archived_and_undone(
-        dovecot: DovecotServer, mail_pipeline: MailPipeline) -> None:
-    # Two mails without a Message-ID (the fingerprint must tell them apart) and one with.
+def triage_two_mails_without_an_id(dovecot: DovecotServer,
+                                   mail_pipeline: MailPipeline) -> MailStore:
+    """Two mails without a Message-ID (the fingerprint must tell them apart) and one with,
+    fetched and triaged."""
     for raw in (mail_corpus.missing_message_id(), mail_corpus.plain_text(),
                 mail_corpus.missing_message_id(subject="Another note")):
         dovecot.append(IMAP_USER, "INBOX", raw)
     mail_pipeline.sync_once()
     assert mail_pipeline.check_model()
     mail_pipeline.triage_pending()
-    store = mail_pipeline.store
+    return mail_pipeline.store
+
+
+def test_fault_mail_without_message_id_is_flagged_archived_and_undone(
+        dovecot: DovecotServer, mail_pipeline: MailPipeline) -> None:
+    store = triage_two_mails_without_an_id(dovecot, mail_pipeline)
     assert_all_triaged_once(store)
     note = next(m for m in store.messages() if m.subject == "Note without an id")
     assert is_fingerprint(note.message_id)
@@ -459,13 +465,7 @@ def test_fault_mail_without_message_id_is_flagged_archived_and_undone(
 
 def test_fault_mail_without_message_id_is_found_again_after_a_uidvalidity_change(
         dovecot: DovecotServer, mail_pipeline: MailPipeline) -> None:
-    for raw in (mail_corpus.missing_message_id(), mail_corpus.plain_text(),
-                mail_corpus.missing_message_id(subject="Another note")):
-        dovecot.append(IMAP_USER, "INBOX", raw)
-    mail_pipeline.sync_once()
-    assert mail_pipeline.check_model()
-    mail_pipeline.triage_pending()
-    store = mail_pipeline.store
+    store = triage_two_mails_without_an_id(dovecot, mail_pipeline)
     note = next(m for m in store.messages() if m.subject == "Another note")
     assert mail_pipeline.decide(note.key, SuggestedAction.FLAG, source="accept")
     # INBOX gets a new UIDVALIDITY and its mail new UIDs, in another order; no sync runs

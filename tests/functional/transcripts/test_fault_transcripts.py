@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.services.speech import Dialogue, to_format, truncated_copy
+from tests.services.watch_config import cpu_watch_config
 from tests.waiting import wait_until
 from tui.config import load_config
 from tui.runtime.services import Services
@@ -48,27 +49,9 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def watch_config(tmp_path: Path, model: Path | str, drop: Path, **extra: str) -> Path:
-    lines = "\n".join(f"{key} = {value}" for key, value in extra.items())
-    config = tmp_path / "config.toml"
-    config.write_text(f"""
-[paths]
-drop_folder = "{drop}"
-output_dir = "{tmp_path / 'out'}"
-database = "{tmp_path / 'state.db'}"
-log_file = "{tmp_path / 'triage-tui.log'}"
-[whisperx]
-model = "{model}"
-device = "cpu"
-compute_type = "int8"
-batch_size = 4
-threads = 2
-align = false
-diarize = false
-stable_seconds = {STABLE_SECONDS}
-{lines}
-""", encoding="utf-8")
-    return config
+def watch_config(tmp_path: Path, model: Path | str, drop: Path) -> Path:
+    return cpu_watch_config(tmp_path, model, drop=drop, stable_seconds=STABLE_SECONDS,
+                            log_file=tmp_path / "triage-tui.log").path
 
 
 # -- 1. a slow writer without a rename -------------------------------------------------------
