@@ -245,7 +245,6 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(config.paths.log_file)
     _report_deprecations(config.deprecations)
 
-    from tui.adapters.state_lock import StateInUse
     from tui.budget.plan import PlanError
     from tui.budget.whisper import UnknownWhisperModel
     from tui.planning.model_source import ModelShapeUnavailable
@@ -260,9 +259,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"triage-tui {command}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except PlanUnsatisfiable as error:
-        print(f"triage-tui {command}: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    except StateInUse as error:  # another process owns the state database
         print(f"triage-tui {command}: {error}", file=sys.stderr)
         return EXIT_FAILED
 

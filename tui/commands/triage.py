@@ -55,6 +55,7 @@ def _problem(text: str) -> None:
 
 
 def run_triage(config: Config, args: argparse.Namespace) -> int:
+    from tui.adapters.state_lock import StateInUse
     from tui.runtime.services import Services
 
     if not config.imap.enabled:
@@ -65,6 +66,9 @@ def run_triage(config: Config, args: argparse.Namespace) -> int:
         if args.apply or args.undo:
             return _decide(services, args)
         return _triage(services, args)
+    except StateInUse as error:  # another process owns the state: say who, nothing else
+        _problem(str(error))
+        return 1
     except Exception as error:  # one clear line; the traceback goes to the log file
         log.exception("%s failed", PROG)
         _problem(f"{type(error).__name__}: {error} (details in {services.log_path})")

@@ -64,6 +64,14 @@ def test_fault_a_second_process_on_one_database_is_refused_and_nothing_is_done_t
         assert second.returncode == 1
         assert f"pid {first.pid}" in second.stderr and "is in use by" in second.stderr
         assert "Traceback" not in second.stderr
+        # `triage` on the same database is refused the same way, in one line.
+        triage_config = tmp_path / "triage.toml"
+        triage_config.write_text(f'[paths]\ndatabase = "{database}"\n'
+                                 '[imap]\nhost = "127.0.0.1"\nport = 9\nusername = "ana"\n')
+        triage = run_cli(["--config", str(triage_config), "triage", "--once"], user_env)
+        assert triage.returncode == 1 and "Traceback" not in triage.stderr
+        assert len(triage.stderr.strip().splitlines()) == 1
+        assert f"in use by `triage-tui watch` (pid {first.pid}" in triage.stderr
 
         wait_until(lambda: file_states(database) == [("done", 1)], 120,
                    "the first watch to finish the file, once")
