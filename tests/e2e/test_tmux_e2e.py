@@ -3,6 +3,7 @@ is clean."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 from tests.conftest import IMAP_PASSWORD, IMAP_USER
 from tests.services import mail_corpus
 from tests.services.dovecot import DovecotServer
+from tests.services.llama_server import LlamaServer
 from tests.services.ollama_server import FakeOllamaServer
 from tests.services.triage_model import ScriptedTriageModel
 from tests.waiting import wait_until
@@ -33,11 +35,9 @@ def wait_for_screen(session: str, predicate: Callable[[str], bool], timeout: flo
                              + tmux("capture-pane", "-p", "-t", session)) from None
 
 
-def test_dashboard_in_tmux(tmp_path: Path, user_env: dict[str, str], dovecot: DovecotServer,
-                           ollama_server: FakeOllamaServer) -> None:
-    ollama_server.add_devstral_small("triage", parameters="num_ctx 8192")
-    ollama_server.default_reply = ScriptedTriageModel()
-    dovecot.append(IMAP_USER, "INBOX", mail_corpus.security_alert())
+def start_dashboard(tmp_path: Path, user_env: dict[str, str], dovecot: DovecotServer,
+                    llm_section: str) -> tuple[str, Path]:
+    """`triage-tui` in a new 100×30 tmux session; its exit code lands in the returned file."""
     config = tmp_path / "config.toml"
     config.write_text(f"""
 [paths]
@@ -49,8 +49,7 @@ host = "127.0.0.1"
 port = {dovecot.port}
 security = "plain"
 username = "{IMAP_USER}"
-[ollama]
-host = "{ollama_server.host}"
+{llm_section}
 [budget]
 gpu_gib = 24
 """)
@@ -62,6 +61,31 @@ gpu_gib = 24
     command = (f"env {env} TRIAGE_TUI_IMAP_PASSWORD='{IMAP_PASSWORD}' TERM=xterm-256color "
                f"{sys.executable} -m tui --config {config}; echo $? > {exit_file}")
     tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
+    return session, exit_file
+
+
+def verdict_row_shown(screen: str) -> bool:
+    """The mail's row in the triage list carries a priority (a verdict arrived)."""
+    return any("Security alert" in line and re.search(r"\b(urgent|high|normal|low)\b", line)
+               for line in screen.splitlines())
+
+
+def quit_dashboard(session: str, exit_file: Path) -> None:
+    tmux("send-keys", "-t", session, "q")
+    deadline = time.monotonic() + 15
+    while not exit_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert exit_file.exists(), "triage-tui did not quit"
+    assert exit_file.read_text().strip() == "0"
+
+
+def test_dashboard_in_tmux(tmp_path: Path, user_env: dict[str, str], dovecot: DovecotServer,
+                           ollama_server: FakeOllamaServer) -> None:
+    ollama_server.add_devstral_small("triage", parameters="num_ctx 8192")
+    ollama_server.default_reply = ScriptedTriageModel()
+    dovecot.append(IMAP_USER, "INBOX", mail_corpus.security_alert())
+    session, exit_file = start_dashboard(tmp_path, user_env, dovecot,
+                                         f'[ollama]\nhost = "{ollama_server.host}"')
     try:
         wait_for_screen(session, lambda s: "Transcripts" in s and "Triage" in s and "GPU" in s)
         # The plan is computed in a worker after the first frame; under load it comes later.
@@ -73,11 +97,29 @@ gpu_gib = 24
         wait_for_screen(session, lambda s: "GPU budget" in s)
         tmux("send-keys", "-t", session, "Escape")
         wait_for_screen(session, lambda s: "GPU budget" not in s)
-        tmux("send-keys", "-t", session, "q")
-        deadline = time.monotonic() + 15
-        while not exit_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert exit_file.exists(), "triage-tui did not quit"
-        assert exit_file.read_text().strip() == "0"
+        quit_dashboard(session, exit_file)
     finally:
         tmux("kill-session", "-t", session)
+
+
+def test_dashboard_triages_with_llama_cpp_in_tmux(tmp_path: Path, user_env: dict[str, str],
+                                                  dovecot: DovecotServer) -> None:
+    """The whole product against a real engine: llama.cpp's llama-server with SmolLM2 decides
+    the verdict that the dashboard shows (whatever a 135M model thinks of it)."""
+    dovecot.append(IMAP_USER, "INBOX", mail_corpus.security_alert())
+    with LlamaServer(ctx_size=4096, alias="smollm2", log_path=tmp_path / "llama.log") as llama:
+        session, exit_file = start_dashboard(tmp_path, user_env, dovecot, f"""
+[llm]
+backend = "openai"
+temperature = 0.0
+[openai]
+base_url = "{llama.base_url}"
+model = "smollm2"
+""")
+        try:
+            wait_for_screen(session, lambda s: "Transcripts" in s and "Triage" in s)
+            screen = wait_for_screen(session, verdict_row_shown, timeout=120)
+            assert "Security alert" in screen
+            quit_dashboard(session, exit_file)
+        finally:
+            tmux("kill-session", "-t", session)

@@ -82,14 +82,14 @@ def plain_text(
     *,
     message_id: str = "<8f3c2a1e-4b7d-4c1a-9e2f-3a5b6c7d8e9f@example.org>",
     subject: str = "Budget review moved to Thursday",
-) -> bytes:
-    """Thunderbird, format=flowed, UTF-8."""
-    body = (
+    body: bytes = (
         b"Hi Sam,\n\n"
         b"The budget review moved from Wednesday to Thursday at 14:00 because \n"
         b"the finance team is travelling. Please bring the Q1 figures.\n\n"
         b"Best,\nAna\n-- \nAna Ruiz\nFinance, Example Org\n"
-    )
+    ),
+) -> bytes:
+    """Thunderbird, format=flowed, UTF-8."""
     return _message(
         [
             ("Message-ID", message_id),

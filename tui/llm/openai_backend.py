@@ -104,25 +104,24 @@ class OpenAITriageModel:
 
     def check(self) -> BackendStatus:
         """No server at the address, or a server serving another model: different fixes."""
-        serve = f"`vllm serve {self.model} --max-model-len {self.num_ctx}`"
-        missing = BackendStatus(
-            False, "model-missing", f"{self.base_url} does not serve {self.model!r}",
-            f"restart the server with that model, e.g. {serve}, or set [openai] model "
-            f"to one it serves ({self.base_url}/models lists them)")
         try:
             try:
                 info: dict[str, Any] | None = _extra(self._client.models.retrieve(self.model))
+                owners: set[str] = {str(info.get("owned_by") or "")}
             except openai.NotFoundError:
                 # Not served by every server (llama-server answers 404): the list decides.
-                info = self._listed_model()
+                info, owners = self._listed_model()
         except openai.APIError as error:
             return BackendStatus(
                 False, "unavailable",
                 f"{self.base_url} not reachable ({type(error).__name__})",
-                f"start the server, e.g. {serve} (see `triage-tui plan --export vllm`), "
-                f"or set [openai] base_url")
+                f"start the server, e.g. {self._serve_hint(set())} (see `triage-tui plan "
+                f"--export vllm`), or set [openai] base_url")
         if info is None:
-            return missing
+            return BackendStatus(
+                False, "model-missing", f"{self.base_url} does not serve {self.model!r}",
+                f"restart the server with that model, e.g. {self._serve_hint(owners)}, or set "
+                f"[openai] model to one it serves ({self.base_url}/models lists them)")
         context, source = _context_of(info)
         if context is None:
             context, source = self._props_context()
@@ -130,16 +129,30 @@ class OpenAITriageModel:
                                                        if context else "")
         return BackendStatus(True, "ready", detail, context_limit=context)
 
-    def _listed_model(self) -> dict[str, Any] | None:
-        """The model's entry in `GET /models` (by id or one of its aliases), None if absent."""
+    def _serve_hint(self, owners: set[str]) -> str:
+        """The command that serves the model, for the server the models list names
+        (`owned_by`: "llamacpp", "vllm"); both when the server is not known."""
+        llama = f"`llama-server -m MODEL.gguf --alias {self.model} -c {self.num_ctx} -np 1`"
+        vllm = f"`vllm serve {self.model} --max-model-len {self.num_ctx}`"
+        if "llamacpp" in owners:
+            return llama
+        if "vllm" in owners:
+            return vllm
+        return f"{vllm} or {llama}"
+
+    def _listed_model(self) -> tuple[dict[str, Any] | None, set[str]]:
+        """The model's entry in `GET /models` (by id or one of its aliases), None if absent,
+        and who the server says owns its models (its kind)."""
+        owners: set[str] = set()
         for entry in self._client.models.list():
             info = _extra(entry)
+            owners.add(str(getattr(entry, "owned_by", "") or ""))
             aliases = info.get("aliases")
             names = {entry.id, *(a for a in aliases if isinstance(a, str))} \
                 if isinstance(aliases, list) else {entry.id}
             if self.model in names:
-                return info
-        return None
+                return info, owners
+        return None, owners
 
     def _props_context(self) -> tuple[int | None, str]:
         """llama-server's `GET /props` (at the server's root, beside `/v1`): the per-slot
