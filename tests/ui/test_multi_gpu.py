@@ -44,8 +44,8 @@ def test_whisperx_on_the_second_card_gives_the_llm_the_first(tmp_path: Path) -> 
     assert whisper_card.gpu.source == "NVML GPU 1 (NVIDIA GeForce RTX 3090)"
     assert llm_card.owners == ("llm",) and whisper_card.owners == ("whisperx",)
     assert plan.fits
-    # The 24 GiB card alone holds Devstral at 37,888 tokens instead of 9,728 beside WhisperX.
-    assert plan.request.num_ctx == 37888
+    # The 24 GiB card alone holds Devstral at 33,536 tokens instead of 8,960 beside WhisperX.
+    assert plan.request.num_ctx == 33536
     # Ollama must not pick WhisperX's card by free memory: pinned by UUID.
     assert plan.server_env["CUDA_VISIBLE_DEVICES"] == CARD_0_UUID
     assert "CUDA_DEVICE_ORDER" not in plan.server_env
@@ -104,9 +104,9 @@ async def test_the_panel_shows_each_card_with_its_own_budget(tmp_path: Path,
                                                              user_env: dict[str, str]) -> None:
     text = await panel_text(make_app(two_card_config(tmp_path), TWO_RTX_3090))
     card_0, card_1 = text.split("measured GPU 0")[0], text.split("WhisperX 0.00  Ollama 15.20")[1]
-    assert "LLM weights 13.32" in card_0 and "WhisperX" not in card_0
-    assert "GPU 0 plan: 15.57 of 24.00 GiB, headroom 8.43 GiB; num_ctx 8192" in card_0
-    assert "up to 37888 fits" in card_0
+    assert "LLM weights 13.00" in card_0 and "WhisperX" not in card_0
+    assert "GPU 0 plan: 15.72 of 24.00 GiB, headroom 8.28 GiB; num_ctx 8192" in card_0
+    assert "up to 33536 fits" in card_0
     assert "■ WhisperX 6.05  ■ headroom 17.95" in card_1 and "LLM weights" not in card_1
     assert "measured GPU 1 NVIDIA GeForce RTX 3090: used 6.40 / 24.00 GiB" in card_1
     assert "WhisperX 6.10  Ollama 0.00" in card_1

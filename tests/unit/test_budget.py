@@ -8,11 +8,17 @@ import pytest
 
 from tui.budget.batch_fit import fit_email_batch
 from tui.budget.cache_types import KvCacheType
-from tui.budget.graph import estimate_graph_bytes
+from tui.budget.graph import (
+    LLAMA_CPP_CUDA_CONTEXT_BYTES,
+    LLAMA_CPP_POOL_BYTES_FLASH_ATTENTION_OFF,
+    LLAMA_CPP_POOL_BYTES_FLASH_ATTENTION_ON,
+    estimate_cuda_overhead_bytes,
+    estimate_cuda_pool_bytes,
+    estimate_graph_bytes,
+)
 from tui.budget.known_models import known_model_shape
 from tui.budget.plan import (
     NUM_CTX_STEP,
-    OLLAMA_CUDA_MINIMUM_BYTES,
     GpuCard,
     PlanError,
     PlanRequest,
@@ -20,7 +26,8 @@ from tui.budget.plan import (
     max_num_ctx_for_headroom,
     plan_budget,
 )
-from tui.budget.units import GIB
+from tui.budget.units import GIB, MIB
+from tui.budget.weights import llm_gpu_weights_bytes, token_embedding_bytes_for
 from tui.budget.whisper import ComputeType, asr_activation_bytes, whisper_spec
 
 DEVSTRAL = known_model_shape("devstral-small")
@@ -36,6 +43,48 @@ def test_devstral_graph_matches_ollamas_llama_formula() -> None:
     # fullOffload = max(4·batch·(1 + 4·emb + ctx·(1 + heads)), 4·batch·(emb + vocab))
     expected = max(4 * 512 * (1 + 4 * 5120 + 8192 * 33), 4 * 512 * (5120 + 131072))
     assert estimate_graph_bytes(DEVSTRAL, 8192) == expected == 595_593_216
+    # llama.cpp reported 568.01 MiB for this buffer on an H200
+    assert round(expected / MIB, 2) == 568.00
+
+
+def test_devstral_graph_with_flash_attention_is_llama_cpps_buffer() -> None:
+    # 4 B × 512 × (3 × FFN 32768 + 2 × 5120 + 32 heads × 128) + 2 B × 512 × cells (the mask)
+    for num_ctx, reported_mib in ((4096, 224.01), (8192, 228.01), (16384, 236.01)):
+        expected = 4 * 512 * (3 * 32768 + 2 * 5120 + 32 * 128) + 2 * 512 * num_ctx
+        graph = estimate_graph_bytes(DEVSTRAL, num_ctx, flash_attention=True)
+        assert graph == expected
+        assert abs(graph / MIB - reported_mib) < 0.02
+    # without the FFN width the conservative Ollama estimate stays
+    no_ffn = replace(DEVSTRAL, feed_forward_length=None)
+    assert estimate_graph_bytes(no_ffn, 8192, flash_attention=True) == 595_593_216
+
+
+def test_cuda_pool_grows_with_the_context_only_without_flash_attention() -> None:
+    # without flash attention the attention weights are copied to f16: 512 × cells × 32 × 2 B
+    for num_ctx, measured_mib in ((4096, 216), (8192, 344), (16384, 600), (32768, 1112)):
+        pool = estimate_cuda_pool_bytes(DEVSTRAL, num_ctx)
+        assert pool == LLAMA_CPP_POOL_BYTES_FLASH_ATTENTION_OFF + 512 * num_ctx * 32 * 2
+        assert pool == measured_mib * MIB
+        assert estimate_cuda_pool_bytes(DEVSTRAL, num_ctx, flash_attention=True) == \
+            LLAMA_CPP_POOL_BYTES_FLASH_ATTENTION_ON == 28 * MIB
+    assert estimate_cuda_overhead_bytes(DEVSTRAL, 8192) == \
+        LLAMA_CPP_CUDA_CONTEXT_BYTES + 344 * MIB == 938 * MIB
+
+
+def test_weights_on_the_gpu_leave_the_token_embedding_on_the_host() -> None:
+    # Q4_K_M: the embedding is Q4_K, 144 B per 256 values: 131072 × 5120 × 144/256 = 360 MiB
+    assert DEVSTRAL.token_embedding_bytes == 131072 * 5120 * 144 // 256 == 360 * MIB
+    assert llm_gpu_weights_bytes(DEVSTRAL) == 14_333_905_760 - 360 * MIB
+    assert plan_budget(seed_request()).component("llm_weights").bytes == \
+        llm_gpu_weights_bytes(DEVSTRAL)
+    # tied embeddings (gemma) double as the output matrix: all on the GPU
+    gemma = known_model_shape("gemma3:12b")
+    assert gemma is not None and gemma.token_embedding_bytes is None
+    assert llm_gpu_weights_bytes(gemma) == gemma.weights_bytes
+    assert token_embedding_bytes_for("Q8_0", 1000, 64) == 1000 * 2 * 34
+    assert token_embedding_bytes_for("F16", 1000, 64) == 1000 * 64 * 2
+    assert token_embedding_bytes_for("IQ2_XS", 1000, 256) is None  # not llama.cpp's default
+    assert token_embedding_bytes_for("Q4_K_M", 1000, 100) is None  # rows of partial blocks
 
 
 def test_seed_plan_leaves_about_two_gib() -> None:
@@ -87,7 +136,26 @@ def test_quantised_cache_sets_flash_attention_in_the_server_env() -> None:
 def test_llm_only_plan() -> None:
     plan = plan_budget(seed_request(whisper=None))
     assert plan.owner_bytes("whisperx") == 0
-    assert plan.component("llm_cuda_overhead").bytes == OLLAMA_CUDA_MINIMUM_BYTES
+    assert plan.component("llm_cuda_overhead").bytes == LLAMA_CPP_CUDA_CONTEXT_BYTES + \
+        estimate_cuda_pool_bytes(DEVSTRAL, 8192)
+
+
+def test_flash_attention_shrinks_graph_and_pool_but_not_the_cache() -> None:
+    off = plan_budget(seed_request(whisper=None))
+    on = plan_budget(seed_request(whisper=None, flash_attention=True))
+    assert on.kv_cache_bytes == off.kv_cache_bytes
+    assert on.component("llm_graph").bytes == 228 * MIB
+    assert on.component("llm_cuda_overhead").bytes == LLAMA_CPP_CUDA_CONTEXT_BYTES + 28 * MIB
+    assert "llama.cpp" in on.component("llm_graph").detail
+    assert "Ollama" in off.component("llm_graph").detail
+    # gemma2 has no flash attention in Ollama: the environment asks, the engine refuses
+    gemma2 = known_model_shape("gemma2:9b")
+    assert gemma2 is not None
+    asked = plan_budget(seed_request(shape=gemma2, whisper=None, flash_attention=True))
+    plain = plan_budget(seed_request(shape=gemma2, whisper=None))
+    assert asked.component("llm_graph").bytes == plain.component("llm_graph").bytes
+    assert asked.component("llm_cuda_overhead").bytes == \
+        plain.component("llm_cuda_overhead").bytes
 
 
 def test_unknown_weights_is_an_error_not_a_guess() -> None:
@@ -157,9 +225,10 @@ def test_whisperx_on_its_own_card_splits_the_plan_and_frees_context() -> None:
     shared_ctx = max_num_ctx_for_headroom(shared, 2 * GIB)
     split_ctx = max_num_ctx_for_headroom(split, 2 * GIB)
     assert shared_ctx is not None and split_ctx is not None
-    # WhisperX's 6 GiB go to the context: per token 160 KiB of f16 KV cache plus 66 KiB of
-    # Ollama's graph (4 B × batch 512 × (1 + 32 heads)).
-    per_token = 160 * 1024 + 4 * 512 * 33
+    # WhisperX's 6 GiB go to the context: per token 160 KiB of f16 KV cache, 66 KiB of
+    # the graph (4 B × batch 512 × (1 + 32 heads)) and 32 KiB of ggml's CUDA pool (the
+    # attention weights in f16 for cuBLAS: 2 B × batch 512 × 32 heads).
+    per_token = 160 * 1024 + 4 * 512 * 33 + 2 * 512 * 32
     assert abs((split_ctx - shared_ctx) - whisper_card.planned_bytes / per_token) <= NUM_CTX_STEP
     assert plan_budget(replace(split, num_ctx=split_ctx)).llm_card.fits
 

@@ -23,6 +23,7 @@ def test_key_length_defaults_to_embedding_over_smallest_head_count() -> None:
     assert shape.key_length == shape.value_length == 128
     assert shape.head_count_kv == (8, 8)
     assert shape.sliding_layers == ()
+    assert shape.feed_forward_length is None and shape.token_embedding_bytes is None
 
 
 def test_per_layer_head_counts_and_explicit_lengths() -> None:
@@ -41,6 +42,22 @@ def test_per_layer_head_counts_and_explicit_lengths() -> None:
     )
     assert shape.head_count_kv == (2, 4, 2)
     assert (shape.key_length, shape.value_length) == (192, 128)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(14336, 14336), ([8192, 16384, 8192], 16384)])
+def test_feed_forward_length_is_the_widest_layer(value: object, expected: int) -> None:
+    shape = shape_from_metadata(
+        {
+            "general.architecture": "llama",
+            "llama.block_count": 3,
+            "llama.embedding_length": 4096,
+            "llama.attention.head_count": 32,
+            "llama.feed_forward_length": value,
+        },
+        name="m",
+        source="test",
+    )
+    assert shape.feed_forward_length == expected
 
 
 def test_missing_head_count_kv_means_plain_multi_head_attention() -> None:
@@ -110,4 +127,6 @@ def test_known_table_aliases() -> None:
         found = known_model_shape(alias)
         assert found is not None and found.name == "devstral-small"
         assert found.source == "built-in table"
+        assert found.weights_bytes == 14_333_905_760  # the Q4_K_M file Ollama ships
+        assert found.feed_forward_length == 32768
     assert known_model_shape("no-such-model") is None

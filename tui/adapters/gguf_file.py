@@ -15,8 +15,11 @@ class GgufReadError(Exception):
     pass
 
 
-def read_gguf_metadata(path: Path) -> tuple[dict[str, Any], int, str | None]:
-    """Metadata key/values, the bytes of all tensors, and the file type name if known."""
+def read_gguf_header(path: Path) -> tuple[dict[str, Any], int, str | None, int | None]:
+    """Metadata key/values, the bytes of all tensors, the file type name if known, and the
+    bytes of the token-embedding table that llama.cpp keeps on the host: `token_embd.weight`
+    when the file has a separate `output.weight` (None when the embedding doubles as the
+    output matrix)."""
     from gguf import GGUFReader, LlamaFileType  # the reader pulls numpy: import on demand
 
     try:
@@ -33,6 +36,8 @@ def read_gguf_metadata(path: Path) -> tuple[dict[str, Any], int, str | None]:
         except (ValueError, IndexError, UnicodeDecodeError):
             continue
     tensor_bytes = sum(int(tensor.n_bytes) for tensor in reader.tensors)
+    sizes = {tensor.name: int(tensor.n_bytes) for tensor in reader.tensors}
+    embedding = sizes.get("token_embd.weight") if "output.weight" in sizes else None
     file_type = metadata.get("general.file_type")
     quantization: str | None = None
     if file_type is not None:
@@ -40,11 +45,11 @@ def read_gguf_metadata(path: Path) -> tuple[dict[str, Any], int, str | None]:
             quantization = LlamaFileType(int(file_type)).name.removeprefix("MOSTLY_")
         except ValueError:
             quantization = None
-    return metadata, tensor_bytes, quantization
+    return metadata, tensor_bytes, quantization, embedding
 
 
 def shape_from_gguf(path: Path) -> ModelShape:
-    metadata, tensor_bytes, quantization = read_gguf_metadata(path)
+    metadata, tensor_bytes, quantization, embedding = read_gguf_header(path)
     name = str(metadata.get("general.name") or path.stem)
     return shape_from_metadata(
         metadata,
@@ -52,4 +57,5 @@ def shape_from_gguf(path: Path) -> ModelShape:
         source=f"GGUF header of {path}",
         weights_bytes=tensor_bytes,
         quantization=quantization,
+        token_embedding_bytes=embedding,
     )

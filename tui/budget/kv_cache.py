@@ -1,4 +1,10 @@
-"""KV-cache size: 2 × layers × kv_heads × head_dim × bytes/element × num_ctx × slots."""
+"""KV-cache size: 2 × layers × kv_heads × head_dim × bytes/element × num_ctx × slots.
+
+Engines: the cell counts are Ollama's (`kvcache/causal.go`: padding to 256 cells, sliding-window
+layers); for full-attention layers they are also llama.cpp's, whose KV buffer matched the formula
+exactly for Devstral from 4K to 32K cells in f16 and q8_0 (`bench/llm_gpu_memory.py`, H200,
+2026-12-02). llama.cpp's own sliding-window rule (window + ubatch cells) is not modelled.
+"""
 
 from __future__ import annotations
 

@@ -42,12 +42,18 @@ class ModelShape:
     value_length: int
     embedding_length: int
     vocab_size: int | None = None
+    # The widest feed-forward layer (`<arch>.feed_forward_length`); None when not known.
+    feed_forward_length: int | None = None
     context_length: int | None = None
     sliding_window: int | None = None
     sliding_layers: tuple[bool, ...] = ()
     parameter_count: int | None = None
     weights_bytes: int | None = None
     quantization: str | None = None
+    # Bytes of the token-embedding table when the model has a separate output matrix, so
+    # that the table stays in host memory (see tui.budget.weights); None when it is not
+    # known, or when the embedding doubles as the output matrix and so sits on the GPU.
+    token_embedding_bytes: int | None = None
     source: str = "unknown"
     notes: tuple[str, ...] = field(default=())
 
@@ -119,6 +125,7 @@ def shape_from_metadata(
     source: str,
     weights_bytes: int | None = None,
     quantization: str | None = None,
+    token_embedding_bytes: int | None = None,
 ) -> ModelShape:
     """Build a shape from GGUF-style keys (Ollama's `model_info` or a GGUF header)."""
     arch = metadata.get("general.architecture")
@@ -152,6 +159,11 @@ def shape_from_metadata(
         vocab_size = len(tokens)
     else:
         vocab_size = None
+    ffn_raw = metadata.get(f"{arch}.feed_forward_length")
+    if isinstance(ffn_raw, Sequence) and not isinstance(ffn_raw, (str, bytes)):
+        feed_forward: int | None = max((int(v) for v in ffn_raw), default=0) or None
+    else:
+        feed_forward = int(ffn_raw) if ffn_raw else None
     context_raw = metadata.get(f"{arch}.context_length")
     params_raw = metadata.get("general.parameter_count")
     return ModelShape(
@@ -164,11 +176,13 @@ def shape_from_metadata(
         value_length=value_length,
         embedding_length=embedding_length,
         vocab_size=vocab_size,
+        feed_forward_length=feed_forward,
         context_length=int(context_raw) if context_raw else None,
         sliding_window=window,
         sliding_layers=_sliding_layers(metadata, arch, block_count, window),
         parameter_count=int(params_raw) if params_raw else None,
         weights_bytes=weights_bytes,
         quantization=quantization,
+        token_embedding_bytes=token_embedding_bytes,
         source=source,
     )

@@ -6,11 +6,23 @@ from dataclasses import dataclass, field, replace
 
 from tui.budget.batch_fit import EmailBatchFit, fit_email_batch
 from tui.budget.cache_types import KvCacheType
-from tui.budget.graph import estimate_graph_bytes, has_graph_formula
-from tui.budget.kv_cache import DEFAULT_NUM_BATCH, effective_cache_type, estimate_kv_cache
+from tui.budget.graph import (
+    LLAMA_CPP_CUDA_CONTEXT_BYTES,
+    estimate_cuda_pool_bytes,
+    estimate_graph_bytes,
+    graph_is_llama_cpps,
+    has_graph_formula,
+)
+from tui.budget.kv_cache import (
+    DEFAULT_NUM_BATCH,
+    effective_cache_type,
+    estimate_kv_cache,
+    supports_flash_attention,
+)
 from tui.budget.model_shape import ModelShape
 from tui.budget.placement import cuda_pinning
 from tui.budget.units import GIB, MIB
+from tui.budget.weights import llm_gpu_weights_bytes
 from tui.budget.whisper import (
     ComputeType,
     align_activation_bytes,
@@ -22,9 +34,6 @@ from tui.budget.whisper import (
     whisper_weights_bytes,
 )
 
-# Ollama keeps this much free on every CUDA device for the runner's CUDA context and cuBLAS
-# workspace (`MinimumMemory` for CUDA GPUs in its discovery code).
-OLLAMA_CUDA_MINIMUM_BYTES = 457 * MIB
 # The WhisperX worker's CUDA context: PyTorch with cuBLAS, then CTranslate2's own handles and
 # kernels, measured at 799 MiB on a 132-SM H100 (bench/GPU-RESULTS.md). Contexts shrink with
 # the SM count (an 82-SM RTX 3090 needs less), so this is an upper bound for consumer cards.
@@ -95,6 +104,12 @@ class PlanRequest:
     @property
     def uses_flash_attention(self) -> bool:
         return self.flash_attention or self.cache_type.needs_flash_attention
+
+    @property
+    def runs_flash_attention(self) -> bool:
+        """Whether the server really runs flash attention (Ollama refuses it for some
+        architectures, whatever the environment says)."""
+        return self.uses_flash_attention and supports_flash_attention(self.shape)
 
 
 @dataclass(frozen=True)
@@ -220,8 +235,12 @@ def _llm_components(request: PlanRequest, notes: list[str]) -> list[Component]:
     kv = estimate_kv_cache(
         shape, request.num_ctx, cache_type, request.parallel, request.num_batch
     )
+    flash = request.runs_flash_attention
     graph = estimate_graph_bytes(
-        shape, request.num_ctx, request.parallel, kv.total_bytes, request.num_batch
+        shape, request.num_ctx, request.parallel, kv.total_bytes, request.num_batch, flash
+    )
+    pool = estimate_cuda_pool_bytes(
+        shape, request.num_ctx, request.parallel, request.num_batch, flash
     )
     if not has_graph_formula(shape.architecture):
         notes.append(
@@ -239,14 +258,21 @@ def _llm_components(request: PlanRequest, notes: list[str]) -> list[Component]:
     if sliding:
         kv_detail += f"; {sliding} sliding-window layers keep {min(kv.cached_tokens)} tokens"
     quant = f" {shape.quantization}" if shape.quantization else ""
+    weights = llm_gpu_weights_bytes(shape)
+    weights_detail = f"{shape.name}{quant} ({shape.source})"
+    if weights != shape.weights_bytes:
+        weights_detail += f" − {(shape.weights_bytes - weights) / MIB:.0f} MiB host embedding"
+    batch = min(request.num_ctx, request.num_batch)
+    graph_detail = (f"llama.cpp's, flash attention, batch {batch}"
+                    if graph_is_llama_cpps(shape, flash) else f"Ollama's estimate, batch {batch}")
     return [
-        Component("llm_weights", "llm", "LLM weights", shape.weights_bytes,
-                  f"{shape.name}{quant} ({shape.source})"),
+        Component("llm_weights", "llm", "LLM weights", weights, weights_detail),
         Component("llm_kv_cache", "llm", "KV cache (cap)", kv.total_bytes, kv_detail),
-        Component("llm_graph", "llm", "LLM compute graph", graph,
-                  f"Ollama's estimate, batch {min(request.num_ctx, request.num_batch)}"),
-        Component("llm_cuda_overhead", "llm", "Ollama CUDA reserve", OLLAMA_CUDA_MINIMUM_BYTES,
-                  "runner's CUDA context and cuBLAS workspace"),
+        Component("llm_graph", "llm", "LLM compute graph", graph, graph_detail),
+        Component("llm_cuda_overhead", "llm", "LLM CUDA context",
+                  LLAMA_CPP_CUDA_CONTEXT_BYTES + pool,
+                  f"CUDA + cuBLAS {LLAMA_CPP_CUDA_CONTEXT_BYTES / MIB:.0f} MiB, ggml pool "
+                  f"{pool / MIB:.0f} MiB (llama.cpp)"),
     ]
 
 

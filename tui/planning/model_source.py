@@ -6,12 +6,16 @@ before it failed; nothing is guessed silently.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tui.adapters.gguf_file import GgufReadError, shape_from_gguf
 from tui.adapters.ollama_models import model_shape_from_ollama
-from tui.budget.known_models import known_model_names, known_model_shape
+from tui.budget.known_models import (
+    known_model_names,
+    known_model_shape,
+    known_token_embedding_bytes,
+)
 from tui.budget.model_shape import ModelShape, ModelShapeError
 from tui.llm.protocol import BackendUnavailable, ModelMissing
 
@@ -52,15 +56,25 @@ def resolve_model_shape(
         except ModelShapeError as error:
             attempts.append(f"Ollama /api/show incomplete ({error})")
         else:
-            if shape.weights_bytes is None:
-                table = known_model_shape(name)
-                if table is not None and table.weights_bytes is not None:
-                    shape = shape.with_weights(
-                        table.weights_bytes, "weights size from the built-in table"
-                    )
-            return ShapeLookup(shape, attempts)
+            table = known_model_shape(name)
+            if shape.weights_bytes is None and table is not None \
+                    and table.weights_bytes is not None:
+                shape = shape.with_weights(
+                    table.weights_bytes, "weights size from the built-in table"
+                )
+            return ShapeLookup(_with_host_embedding(name, shape, table), attempts)
     table_shape = known_model_shape(name)
     if table_shape is not None:
         return ShapeLookup(table_shape, attempts)
     attempts.append("not in the built-in table")
     raise ModelShapeUnavailable(name, attempts)
+
+
+def _with_host_embedding(name: str, shape: ModelShape, table: ModelShape | None) -> ModelShape:
+    """/api/show lists no tensors, so whether the token embedding has its own output matrix
+    (and stays on the host) is taken from the table, for a table model of the same shape."""
+    if table is None or (table.architecture, table.vocab_size, table.embedding_length) != (
+            shape.architecture, shape.vocab_size, shape.embedding_length):
+        return shape
+    embedding = known_token_embedding_bytes(name, shape.quantization)
+    return replace(shape, token_embedding_bytes=embedding) if embedding else shape

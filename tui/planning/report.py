@@ -37,6 +37,8 @@ def plan_to_json(result: PlanResult, export: EngineExport | None = None) -> dict
             "sliding_layers": sum(shape.sliding_layers),
             "context_length": shape.context_length,
             "weights_bytes": shape.weights_bytes,
+            "token_embedding_bytes": shape.token_embedding_bytes,
+            "feed_forward_length": shape.feed_forward_length,
             "quantization": shape.quantization,
             "notes": list(shape.notes),
         },

@@ -16,8 +16,10 @@ from tui.planning.model_source import resolve_model_shape
 BLOCKS, EMBED, HEADS, KV_HEADS, HEAD_DIM, VOCAB = 2, 64, 4, 2, 16, 50
 
 
-def write_tiny_gguf(path: Path, *, window: int | None = None, arch: str = "llama") -> int:
-    """A two-layer model: real header, real tensors. Returns the bytes of all tensors."""
+def write_tiny_gguf(path: Path, *, window: int | None = None, arch: str = "llama",
+                    output: bool = False) -> int:
+    """A two-layer model: real header, real tensors (`output`: a separate output matrix
+    beside the token embedding). Returns the bytes of all tensors."""
     import gguf
 
     writer = gguf.GGUFWriter(str(path), arch)
@@ -41,6 +43,8 @@ def write_tiny_gguf(path: Path, *, window: int | None = None, arch: str = "llama
         tensors[f"blk.{block}.attn_q.weight"] = (EMBED, EMBED)
         tensors[f"blk.{block}.attn_k.weight"] = (KV_HEADS * HEAD_DIM, EMBED)
         tensors[f"blk.{block}.attn_v.weight"] = (KV_HEADS * HEAD_DIM, EMBED)
+    if output:
+        tensors["output.weight"] = (VOCAB, EMBED)
     total = 0
     for name, shape in tensors.items():
         data = rng.standard_normal(shape).astype(np.float32)
@@ -87,6 +91,20 @@ def test_resolver_prefers_the_gguf_path_and_the_plan_uses_it(tmp_path: Path) -> 
     plan = plan_budget(PlanRequest(shape=lookup.shape, gpu_total_bytes=GIB,
                                    gpu_total_source="test", num_ctx=1024, whisper=None))
     assert plan.component("llm_weights").bytes == tensor_bytes
+
+
+def test_a_separate_output_matrix_leaves_the_embedding_on_the_host(tmp_path: Path) -> None:
+    tied, untied = tmp_path / "tied.gguf", tmp_path / "untied.gguf"
+    write_tiny_gguf(tied)
+    tensor_bytes = write_tiny_gguf(untied, output=True)
+    assert shape_from_gguf(tied).token_embedding_bytes is None
+    shape = shape_from_gguf(untied)
+    embedding = VOCAB * EMBED * 4  # float32
+    assert shape.token_embedding_bytes == embedding
+    assert shape.feed_forward_length == 4 * EMBED
+    plan = plan_budget(PlanRequest(shape=shape, gpu_total_bytes=GIB, gpu_total_source="test",
+                                   num_ctx=1024, whisper=None))
+    assert plan.component("llm_weights").bytes == tensor_bytes - embedding
 
 
 def test_not_a_gguf_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -44,6 +44,11 @@ def test_plan_reads_the_shape_from_ollama(tmp_path: Path, user_env: dict[str, st
     plan = json.loads(result.stdout)
     assert plan["model"]["source"] == f"Ollama /api/show at {ollama_server.host}"
     assert plan["model"]["weights_bytes"] == 14_333_915_872
+    # /api/show lists no tensors: the table says Devstral's Q4_K embedding (360 MiB) has its
+    # own output matrix, so llama.cpp keeps it on the host
+    assert plan["model"]["token_embedding_bytes"] == 377_487_360
+    weights = next(c for c in plan["components"] if c["key"] == "llm_weights")
+    assert weights["bytes"] == 14_333_915_872 - 377_487_360
     assert plan["kv_cache_bytes"] == 1_342_177_280
     assert plan["gpu"]["source"] == "--gpu-gib 24"
     paths = [request.path for request in ollama_server.requests]
@@ -137,7 +142,7 @@ def test_plan_for_two_cards_prints_each_card_and_pins_the_servers(
     assert (llm_card["index"], llm_card["services"]) == (0, ["llm"])
     assert (whisper_card["index"], whisper_card["services"]) == (1, ["whisperx"])
     assert llm_card["headroom_bytes"] == plan["headroom_bytes"] >= 2 * 2**30
-    assert plan["num_ctx"] == 37888
+    assert plan["num_ctx"] == 33536
     assert plan["server_env"]["CUDA_VISIBLE_DEVICES"] == "0"
     assert plan["export"]["command"].startswith(
         "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0 vllm serve ")
