@@ -29,6 +29,11 @@ BUILD_SCRIPT = REPO / "scripts" / "llama-server"
 SMOLLM2 = "SmolLM2-135M-Instruct.gguf"
 
 
+#: The environment at import, before tests point HOME and XDG_CACHE_HOME at temporary folders:
+#: the engine's cache must stay the user's (a build takes minutes).
+_IMPORT_ENV = dict(os.environ)
+
+
 class EngineUnavailable(RuntimeError):
     pass
 
@@ -37,7 +42,7 @@ class EngineUnavailable(RuntimeError):
 def engine_dir() -> Path:
     """The folder scripts/llama-server fills: bin/ (server and shared libraries), models/."""
     result = subprocess.run([str(BUILD_SCRIPT)], capture_output=True, text=True, check=False,
-                            timeout=3600)
+                            timeout=3600, env=_IMPORT_ENV)
     if result.returncode != 0:
         raise EngineUnavailable(f"scripts/llama-server failed:\n{result.stderr[-4000:]}")
     return Path(result.stdout.strip().splitlines()[-1])
