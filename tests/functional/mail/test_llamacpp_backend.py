@@ -153,7 +153,7 @@ def test_a_prompt_over_the_context_is_refused_before_it_runs_and_the_pipeline_sp
         dovecot: DovecotServer, mail_config: Config, llamacpp_lib_dir: Path,
         stopping: list[MailPipeline]) -> None:
     config = embedded_config(mail_config, smollm2(llamacpp_lib_dir), num_ctx=2048,
-                             reserve=256, email_tokens=400)
+                             reserve=1024, email_tokens=400)
     backend = make_backend(config)
     # Straight to the backend: refused with the model's count and the cap, nothing generated.
     pieces: list[str] = []
@@ -161,7 +161,7 @@ def test_a_prompt_over_the_context_is_refused_before_it_runs_and_the_pipeline_sp
     with pytest.raises(PromptTooLong) as refused:
         backend.run_batch(big, verdict_format_schema(["m1"]), pieces.append)
     assert refused.value.context_limit == 2048
-    assert (refused.value.prompt_tokens or 0) > 2048 - 256 and not pieces
+    assert (refused.value.prompt_tokens or 0) > 2048 - 1024 and not pieces
     assert "by the model's tokenizer" in str(refused.value)
 
     # Through the pipeline: hex is many tokens for SmolLM2's tokenizer and few for our
@@ -186,7 +186,7 @@ def test_a_prompt_over_the_context_is_refused_before_it_runs_and_the_pipeline_sp
                    if isinstance(e, BatchRetried) and len(e.keys) == 1)
     # Each mail then ran alone, and fit beside the reply reserve: nothing was cut to fit.
     assert {tuple(r) for r in _ids_sent(recorded)} >= {("m1",), ("m2",)}
-    assert recorded.replies and all((r.prompt_eval_count or 0) <= 2048 - 256
+    assert recorded.replies and all((r.prompt_eval_count or 0) <= 2048 - 1024
                                     for r in recorded.replies)
     # Whatever SmolLM2 made of them, no mail is left waiting or failed for its length.
     for message in pipeline.store.messages():
@@ -330,6 +330,24 @@ def test_doctor_says_which_llama_cpp_and_which_gguf(
     assert "[llamacpp] model" in checks["LLM model"]["fix"]
 
 
+def test_a_llama_cpp_python_without_its_library_is_unavailable_and_says_where_to_look(
+        tmp_path: Path, user_env: dict[str, str], llamacpp_lib_dir: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("llama_cpp")
+    assert spec is not None and spec.origin is not None
+    if (Path(spec.origin).parent / "lib" / "libllama.so").exists():
+        pytest.skip("this llama-cpp-python carries its own library")
+    config = tmp_path / "c.toml"
+    config.write_text(f'[llm]\nbackend = "llamacpp"\n[llamacpp]\nmodel = '
+                      f'"{smollm2(llamacpp_lib_dir)}"\n', encoding="utf-8")
+    env = {key: value for key, value in user_env.items() if key != "LLAMA_CPP_LIB_PATH"}
+    report = run_cli(["--config", str(config), "doctor", "--json"], env)
+    engine = next(c for c in json.loads(report.stdout)["checks"] if c["name"] == LABEL)
+    assert not engine["ok"] and "library did not load" in engine["detail"]
+    assert "LLAMA_CPP_LIB_PATH" in engine["detail"]
+
+
 def ollama_models_holding(models: Path, name: str, tag: str, gguf: Path) -> Path:
     """An Ollama models folder as `ollama pull` leaves it: a manifest naming the weights
     blob by digest (beside a template layer), the blob named by that digest."""
@@ -361,7 +379,7 @@ def _ids_sent(recorded: Recorded) -> list[list[str]]:
 
 def _hex_mail(index: int) -> bytes:
     """A build report of hex checksums: ~1 character a token for SmolLM2, not ~4."""
-    digest = "".join(hashlib.sha256(f"{index}-{n}".encode()).hexdigest() for n in range(16))
+    digest = "".join(hashlib.sha256(f"{index}-{n}".encode()).hexdigest() for n in range(8))
     message = EmailMessage()
     message["Message-ID"] = f"<hex-{index}@ci.example.net>"
     message["From"] = "Build bot <ci@example.net>"
