@@ -18,6 +18,9 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 from tests.services.dovecot import DovecotServer
 from tests.services.ollama_server import FakeOllamaServer
 
+# Fixtures that live beside the service they start (`llamacpp_lib_dir`: llama.cpp in process).
+pytest_plugins = ("tests.services.llama_engine",)
+
 IMAP_USER, IMAP_PASSWORD = "alice", "correct-horse"
 
 
@@ -74,7 +77,8 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path | None = None,
 # where a test lives and by the fixtures it asks for.
 _SLOW_FOLDERS = ("functional", "e2e", "services")
 _SLOW_FIXTURES = frozenset({"dovecot", "dashboard_config", "tiny_whisper_model_dir",
-                            "tiny_model_dir", "mail_config", "ollama_with_model"})
+                            "tiny_model_dir", "mail_config", "ollama_with_model",
+                            "llamacpp_lib_dir"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

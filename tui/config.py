@@ -84,9 +84,10 @@ class OllamaConfig(_Section):
 
 
 class LlmConfig(_Section):
-    """What every backend shares; the server-specific keys live in [ollama] and [openai]."""
+    """What every backend shares; the backend-specific keys live in [ollama], [openai] and
+    [llamacpp]."""
 
-    backend: Literal["ollama", "openai"] = "ollama"
+    backend: Literal["ollama", "openai", "llamacpp"] = "ollama"
     gpu: str = ""
     temperature: float = Field(default=0.1, ge=0.0, le=2.0)
     system_prompt: str = ""
@@ -102,6 +103,24 @@ class OpenAIConfig(_Section):
     model: str = "mistralai/Devstral-Small-2507"
     api_key_env: str = "OPENAI_API_KEY"
     timeout_seconds: float = Field(default=300.0, gt=0)
+
+
+class LlamaCppConfig(_Section):
+    """llama.cpp in this process (`[llm] backend = "llamacpp"`, the `llamacpp` extra)."""
+
+    # A .gguf path, or an Ollama model name whose weights blob is loaded from disk.
+    model: str = "devstral-small:latest"
+    ollama_models: ConfigPath | None = None
+    gpu_layers: int = Field(default=-1, ge=-1)
+    flash_attention: bool = False
+    kv_cache_type: Literal["f16", "q8_0", "q4_0"] = "f16"
+    threads: int = Field(default=0, ge=0)
+    timeout_seconds: float = Field(default=300.0, gt=0)
+
+    @field_validator("ollama_models", mode="after")
+    @classmethod
+    def _expand_models(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
 
 class WhisperxConfig(_Section):
@@ -163,6 +182,7 @@ class Config(_Section):
     llm: LlmConfig = Field(default_factory=LlmConfig)
     ollama: OllamaConfig = Field(default_factory=OllamaConfig)
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
+    llamacpp: LlamaCppConfig = Field(default_factory=LlamaCppConfig)
     whisperx: WhisperxConfig = Field(default_factory=WhisperxConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     keymap: dict[str, str] = Field(default_factory=dict)

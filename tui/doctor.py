@@ -47,7 +47,10 @@ def check_gpu(config: Config,
 
 
 def check_llm_server(config: Config) -> CheckResult:
-    """The triage server: Ollama (version), or the OpenAI-compatible server and its model."""
+    """The triage server: Ollama (version), the OpenAI-compatible server and its model, or
+    llama-cpp-python for the embedded engine."""
+    if config.llm.backend == "llamacpp":
+        return check_embedded_engine(config)
     if config.llm.backend == "openai":
         from tui.llm import make_backend
 
@@ -55,6 +58,32 @@ def check_llm_server(config: Config) -> CheckResult:
         status = backend.check()
         return CheckResult(backend.label, status.ready, status.detail, status.fix)
     return check_ollama(config)
+
+
+def check_embedded_engine(config: Config) -> CheckResult:
+    """llama-cpp-python importable, its llama.cpp library loaded (no model is loaded)."""
+    from tui.llm.llamacpp_backend import INSTALL, LABEL, engine_detail
+
+    try:
+        detail = engine_detail()
+    except BackendUnavailable as error:
+        return CheckResult(LABEL, False, str(error), INSTALL)
+    return CheckResult(LABEL, True, detail)
+
+
+def check_embedded_model(config: Config) -> CheckResult:
+    """The GGUF file the embedded engine loads: a path, or an Ollama model's blob."""
+    from tui.llm import make_backend
+    from tui.llm.llamacpp_backend import EmbeddedTriageModel, describe_file
+
+    backend = make_backend(config)
+    assert isinstance(backend, EmbeddedTriageModel)
+    try:
+        path = backend.locate()
+    except ModelMissing as error:
+        return CheckResult("LLM model", False, str(error), backend.missing_fix())
+    return CheckResult("LLM model", True, f"{describe_file(path)} at {path.parent}, "
+                                          f"num_ctx {config.budget.num_ctx}")
 
 
 def check_ollama(config: Config) -> CheckResult:
@@ -67,6 +96,8 @@ def check_ollama(config: Config) -> CheckResult:
 
 
 def check_ollama_model(config: Config) -> CheckResult:
+    if config.llm.backend == "llamacpp":
+        return check_embedded_model(config)
     if config.llm.backend == "openai":
         # The OpenAI-compatible server's model is checked with the server itself.
         return CheckResult("LLM model", True, f"{config.openai.model} (served remotely)")

@@ -39,7 +39,8 @@ def test_ollama_adapter_errors_are_the_neutral_ones() -> None:
     assert issubclass(OllamaModelMissing, ModelMissing)
 
 
-@pytest.mark.parametrize("module", ["protocol.py", "ollama_backend.py", "openai_backend.py"])
+@pytest.mark.parametrize("module", ["protocol.py", "ollama_backend.py", "openai_backend.py",
+                                    "llamacpp_backend.py"])
 def test_no_module_names_another_backends_errors(module: str) -> None:
     text = (LLM / module).read_text(encoding="utf-8")
     assert "OllamaUnavailable" not in text and "OllamaModelMissing" not in text
@@ -48,15 +49,15 @@ def test_no_module_names_another_backends_errors(module: str) -> None:
 def test_protocol_imports_no_backend_and_backends_only_protocol() -> None:
     protocol = _imported_modules(LLM / "protocol.py")
     assert not any(name.startswith("tui") for name in protocol), protocol
-    for backend in ("ollama_backend.py", "openai_backend.py"):
+    for backend in ("ollama_backend.py", "openai_backend.py", "llamacpp_backend.py"):
         ours = {name for name in _imported_modules(LLM / backend) if name.startswith("tui.")}
         assert all(name.startswith(("tui.llm.protocol", "tui.adapters")) for name in ours), ours
 
 
 def test_the_factory_imports_backends_lazily() -> None:
     code = ("import sys, tui.llm, tui.adapters.ollama_models\n"
-            "loaded = [m for m in ('tui.llm.ollama_backend', 'tui.llm.openai_backend', 'openai')"
-            " if m in sys.modules]\n"
+            "loaded = [m for m in ('tui.llm.ollama_backend', 'tui.llm.openai_backend', 'openai',"
+            " 'tui.llm.llamacpp_backend', 'llama_cpp') if m in sys.modules]\n"
             "print(','.join(loaded))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=LLM.parents[1])

@@ -24,7 +24,7 @@ def read_gguf_header(path: Path) -> tuple[dict[str, Any], int, str | None, int |
 
     try:
         reader = GGUFReader(path, "r")
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, IndexError) as error:  # IndexError: a file cut short
         raise GgufReadError(f"{path}: not a readable GGUF file: {error}") from error
     metadata: dict[str, Any] = {}
     for name, field in reader.fields.items():

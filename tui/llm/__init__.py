@@ -1,13 +1,15 @@
 """The LLM layer: what the mail pipeline needs from whichever server triages.
 
 `protocol` holds the interface and the errors every backend raises (BackendUnavailable,
-ModelMissing, PromptTooLong); one module per backend (`ollama_backend`, `openai_backend`)
-imports only `protocol` and the adapters; `make_backend` picks the one `[llm] backend` names,
-importing it only then, so nothing here imports a backend's client library up front.
+ModelMissing, PromptTooLong); one module per backend (`ollama_backend`, `openai_backend`,
+`llamacpp_backend`: llama.cpp in this process) imports only `protocol` and the adapters;
+`make_backend` picks the one `[llm] backend` names, importing it only then, so nothing here
+imports a backend's client library up front.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tui.llm.protocol import (
@@ -27,11 +29,28 @@ __all__ = ["BackendError", "BackendStatus", "BackendUnavailable", "BatchReply", 
            "PromptTooLong", "TriageBackend", "make_backend"]
 
 
-def make_backend(config: Config) -> TriageBackend:
+def make_backend(config: Config, *,
+                 plan_fits: Callable[[], bool] | None = None) -> TriageBackend:
     """The backend `[llm] backend` names, configured from the matching section and the
-    settings every backend shares (`[llm] temperature`, `[budget]`)."""
+    settings every backend shares (`[llm] temperature`, `[budget]`). `plan_fits` (the
+    embedded engine only) says, when it loads, whether the plan keeps its headroom on the
+    LLM's card; without it, a GPU llama.cpp sees gets every layer."""
     num_ctx = config.budget.num_ctx
     temperature = config.llm.temperature
+    if config.llm.backend == "llamacpp":
+        from tui.llm.llamacpp_backend import EmbeddedTriageModel
+        from tui.prompts import TRIAGE_SYSTEM_PROMPT
+
+        embedded = config.llamacpp
+        return EmbeddedTriageModel(
+            embedded.model, num_ctx=num_ctx, temperature=temperature,
+            max_tokens=config.budget.generation_reserve_tokens,
+            timeout=embedded.timeout_seconds, ollama_models=embedded.ollama_models,
+            gpu_layers=embedded.gpu_layers, flash_attention=embedded.flash_attention,
+            kv_cache_type=embedded.kv_cache_type, threads=embedded.threads,
+            # No Modelfile holds a SYSTEM here: the built-in prompt (the one the budget
+            # counts while [llm] system_prompt is empty) goes with every batch.
+            system_prompt=TRIAGE_SYSTEM_PROMPT, plan_fits=plan_fits)
     if config.llm.backend == "openai":
         from tui.llm.openai_backend import OpenAITriageModel
 

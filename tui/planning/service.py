@@ -7,9 +7,12 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tui.adapters.gguf_file import GgufReadError, shape_from_gguf
 from tui.adapters.nvml import GpuMemorySample, GpuUnavailable, read_gpus
+from tui.adapters.ollama_blobs import GgufNotFound, is_gguf_path, locate_gguf
 from tui.budget.batch_fit import fixed_prompt_tokens
 from tui.budget.cache_types import KvCacheType
+from tui.budget.model_shape import ModelShapeError
 from tui.budget.placement import Placement, resolve_card
 from tui.budget.plan import (
     GpuCard,
@@ -22,7 +25,7 @@ from tui.budget.plan import (
 from tui.budget.units import gib_to_bytes
 from tui.budget.whisper import ComputeType, nearest_whisper_spec, whisper_spec_matching
 from tui.config import Config
-from tui.planning.model_source import ShapeLookup, resolve_model_shape
+from tui.planning.model_source import ModelShapeUnavailable, ShapeLookup, resolve_model_shape
 
 
 @dataclass
@@ -162,15 +165,18 @@ def build_request(config: Config, options: PlanOptions, lookup: ShapeLookup,
     headroom = options.headroom_gib
     if headroom is None:
         headroom = config.budget.headroom_gib
+    # The engine's own settings: Ollama's server, or llama.cpp in this process (one slot).
+    engine = config.llamacpp if config.llm.backend == "llamacpp" else config.ollama
+    slots = 1 if config.llm.backend == "llamacpp" else config.ollama.num_parallel
     return PlanRequest(
         shape=lookup.shape,
         gpu_total_bytes=gpu.bytes,
         gpu_total_source=gpu.source,
         num_ctx=options.num_ctx or config.budget.num_ctx,
-        cache_type=KvCacheType(options.kv_type or config.ollama.kv_cache_type),
-        parallel=options.parallel or config.ollama.num_parallel,
+        cache_type=KvCacheType(options.kv_type or engine.kv_cache_type),
+        parallel=options.parallel or slots,
         flash_attention=(options.flash_attention if options.flash_attention is not None
-                         else config.ollama.flash_attention),
+                         else engine.flash_attention),
         whisper=whisper,
         headroom_target_bytes=gib_to_bytes(headroom),
         system_prompt_tokens=system_prompt_tokens(config),
@@ -182,15 +188,46 @@ def build_request(config: Config, options: PlanOptions, lookup: ShapeLookup,
     )
 
 
+def embedded_model_shape(config: Config, ollama_host: str | None) -> ShapeLookup:
+    """The shape of what `[llamacpp] model` loads, from its GGUF file's own header (the
+    Ollama blob, for a name); when the file is not there or not readable, a name still gets
+    Ollama's /api/show or the table, and the plan says why."""
+    model = config.llamacpp.model
+    attempts: list[str] = []
+    try:
+        path = locate_gguf(model, config.llamacpp.ollama_models)
+    except GgufNotFound as error:
+        attempts.append(f"GGUF for {model!r}: {error}")
+    else:
+        try:
+            return ShapeLookup(shape_from_gguf(path))
+        except (GgufReadError, ModelShapeError, OSError) as error:
+            attempts.append(f"GGUF {path}: {error}")
+    if is_gguf_path(model):
+        raise ModelShapeUnavailable(model, attempts)
+    try:
+        lookup = resolve_model_shape(model, ollama_host=ollama_host, timeout=3.0)
+    except ModelShapeUnavailable as error:
+        raise ModelShapeUnavailable(model, attempts + error.attempts) from None
+    lookup.attempts[:0] = attempts
+    return lookup
+
+
+def llm_fits_its_card(config: Config) -> bool:
+    """Whether the plan keeps its headroom on the LLM's card (the embedded engine then puts
+    every layer there). Does I/O: call off the UI thread."""
+    return make_plan(config, PlanOptions()).plan.llm_card.fits
+
+
 def make_plan(config: Config, options: PlanOptions,
               gpus: list[GpuMemorySample] | GpuUnavailable | None = None) -> PlanResult:
     """`gpus`: an NVML reading already taken (the dashboard's); read here when None."""
-    name = options.llm or config.ollama.base_model
-    lookup = resolve_model_shape(
-        name,
-        ollama_host=None if options.offline else config.ollama.host,
-        timeout=3.0,
-    )
+    ollama_host = None if options.offline else config.ollama.host
+    if options.llm is None and config.llm.backend == "llamacpp":
+        lookup = embedded_model_shape(config, ollama_host)
+    else:
+        lookup = resolve_model_shape(options.llm or config.ollama.base_model,
+                                     ollama_host=ollama_host, timeout=3.0)
     llm_selector = options.llm_gpu if options.llm_gpu is not None else config.llm.gpu
     whisper_selector = (options.whisper_gpu if options.whisper_gpu is not None
                         else config.whisperx.gpu)

@@ -142,12 +142,23 @@ class Services:
         store = MailStore(self.database)
         self._stores.append(store)
         pipeline = MailPipeline(self.config, store, ssl_context=self._ssl_context,
-                                model=self._triage_backend)
+                                model=self._triage_backend or self._embedded_backend())
         resumed = pipeline.resume()
         if resumed:
             log.info("%d mail(s) in flight at the last stop go back to triage", len(resumed))
         self.mail = pipeline
         return pipeline
+
+    def _embedded_backend(self) -> TriageBackend | None:
+        """llama.cpp in this process gets the plan's word on the GPU offload (asked when the
+        model loads, on the triage thread); the other backends are built by the pipeline."""
+        if self.config.llm.backend != "llamacpp":
+            return None
+        from tui.llm import make_backend
+        from tui.planning.service import llm_fits_its_card
+
+        config = self.config
+        return make_backend(config, plan_fits=lambda: llm_fits_its_card(config))
 
     def start_mail(self, listener: Listener) -> ServiceStarted:
         """Open the mail pipeline, replay what the store already holds to `listener` (so a
