@@ -49,6 +49,11 @@ def _call(client: ollama.Client, host: str, fn: str, *args: Any) -> Any:
         raise OllamaUnavailable(f"{host}: HTTP {error.status_code}: {error.error}") from error
     except (ConnectionError, httpx.HTTPError, OSError) as error:
         raise OllamaUnavailable(f"{host}: {error}") from error
+    except ValueError as error:
+        # A server that is not Ollama at that address (a proxy answering /api/show without
+        # model_info, say): the client's pydantic models refuse the reply.
+        raise OllamaUnavailable(f"{host}: the reply to {fn} is not Ollama's "
+                                f"({type(error).__name__})") from error
 
 
 def server_version(host: str, timeout: float = 5.0) -> OllamaServerInfo:

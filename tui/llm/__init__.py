@@ -21,6 +21,7 @@ from tui.llm.protocol import (
     PromptTooLong,
     TriageBackend,
 )
+from tui.prompts import TRIAGE_SYSTEM_PROMPT
 
 if TYPE_CHECKING:
     from tui.config import Config
@@ -37,9 +38,11 @@ def make_backend(config: Config, *,
     LLM's card; without it, a GPU llama.cpp sees gets every layer."""
     num_ctx = config.budget.num_ctx
     temperature = config.llm.temperature
+    # Neither the embedded engine nor an OpenAI-compatible server has a Modelfile holding a
+    # SYSTEM: the built-in prompt (the one the budget counts while [llm] system_prompt is
+    # empty) goes with every batch that carries none.
     if config.llm.backend == "llamacpp":
         from tui.llm.llamacpp_backend import EmbeddedTriageModel
-        from tui.prompts import TRIAGE_SYSTEM_PROMPT
 
         embedded = config.llamacpp
         return EmbeddedTriageModel(
@@ -48,8 +51,6 @@ def make_backend(config: Config, *,
             timeout=embedded.timeout_seconds, ollama_models=embedded.ollama_models,
             gpu_layers=embedded.gpu_layers, flash_attention=embedded.flash_attention,
             kv_cache_type=embedded.kv_cache_type, threads=embedded.threads,
-            # No Modelfile holds a SYSTEM here: the built-in prompt (the one the budget
-            # counts while [llm] system_prompt is empty) goes with every batch.
             system_prompt=TRIAGE_SYSTEM_PROMPT, plan_fits=plan_fits)
     if config.llm.backend == "openai":
         from tui.llm.openai_backend import OpenAITriageModel
@@ -59,7 +60,8 @@ def make_backend(config: Config, *,
                                  api_key_env=openai_config.api_key_env,
                                  temperature=temperature,
                                  max_tokens=config.budget.generation_reserve_tokens,
-                                 timeout=openai_config.timeout_seconds)
+                                 timeout=openai_config.timeout_seconds,
+                                 system_prompt=TRIAGE_SYSTEM_PROMPT)
     from tui.llm.ollama_backend import TriageModel
 
     ollama_config = config.ollama

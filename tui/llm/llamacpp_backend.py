@@ -41,6 +41,7 @@ from tui.llm.protocol import (
     ModelMissing,
     PromptTooLong,
     ReplyDeadline,
+    with_system_prompt,
 )
 
 log = logging.getLogger(__name__)
@@ -232,8 +233,7 @@ class EmbeddedTriageModel:
 
     def run_batch(self, messages: list[dict[str, str]], schema: dict[str, Any],
                   on_text: Callable[[str], None]) -> BatchReply:
-        if self.system_prompt and not any(m.get("role") == "system" for m in messages):
-            messages = [{"role": "system", "content": self.system_prompt}, *messages]
+        messages = with_system_prompt(messages, self.system_prompt)
         with self._lock:
             loaded = self._load()
             prompt = loaded.prompt_tokens(messages)

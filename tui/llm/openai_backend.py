@@ -27,6 +27,7 @@ from tui.llm.protocol import (
     ModelMissing,
     PromptTooLong,
     ReplyDeadline,
+    with_system_prompt,
 )
 
 # vLLM's refusal names its cap, and the prompt's size in one of its wordings: "... you
@@ -90,8 +91,12 @@ class OpenAITriageModel:
     label = "LLM (OpenAI API)"
 
     def __init__(self, base_url: str, model: str, *, num_ctx: int, api_key_env: str,
-                 temperature: float, max_tokens: int, timeout: float) -> None:
+                 temperature: float, max_tokens: int, timeout: float,
+                 system_prompt: str = "") -> None:
+        """`system_prompt`: sent when a batch carries no system message, as Ollama sends its
+        Modelfile's SYSTEM (an OpenAI-compatible server has no Modelfile)."""
         self.base_url = base_url
+        self.system_prompt = system_prompt
         self.model = model
         self.num_ctx = num_ctx
         self.temperature = temperature
@@ -175,6 +180,7 @@ class OpenAITriageModel:
         parts: list[str] = []
         finish: str | None = None
         usage: Any = None
+        messages = with_system_prompt(messages, self.system_prompt)
         try:
             stream = self._client.chat.completions.create(
                 model=self.model, messages=messages, stream=True,  # type: ignore[arg-type]

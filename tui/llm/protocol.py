@@ -72,6 +72,15 @@ class TriageBackend(Protocol):
         ...
 
 
+def with_system_prompt(messages: list[dict[str, str]], system_prompt: str
+                       ) -> list[dict[str, str]]:
+    """`messages` led by `system_prompt` when they carry no system message of their own: what
+    Ollama does with its Modelfile's SYSTEM, for servers that have no Modelfile."""
+    if not system_prompt or any(m.get("role") == "system" for m in messages):
+        return messages
+    return [{"role": "system", "content": system_prompt}, *messages]
+
+
 class ReplyDeadline:
     """The whole reply must arrive within `seconds`. A client's read timeout alone never fires
     on a server that keeps trickling bytes, which would hold a batch (and its mail) forever."""

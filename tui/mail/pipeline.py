@@ -30,6 +30,7 @@ from tui.llm import (
     TriageBackend,
     make_backend,
 )
+from tui.llm.protocol import with_system_prompt
 from tui.mail.actions import ActionError, apply_action, undo_last_action
 from tui.mail.batching import ItemTooLarge, TokenCalibration, plan_batches, split_batch
 from tui.mail.events import (
@@ -65,6 +66,7 @@ from tui.mail.verdicts import (
     parse_reply,
     verdict_format_schema,
 )
+from tui.prompts import TRIAGE_SYSTEM_PROMPT
 from tui.subscribers import Listener, Subscribers
 
 log = logging.getLogger(__name__)
@@ -243,7 +245,11 @@ class MailPipeline:
         emails = [to_prompt_email(m) for m in batch]
         messages = build_messages(emails, task_prompt=self.config.llm.task_prompt,
                                   system_prompt=self.config.llm.system_prompt or None)
-        estimated = prompt_tokens(messages)
+        # What the server counts includes the system prompt even when the batch carries none
+        # (Ollama's Modelfile SYSTEM; the built-in one the other backends add), as the plan's
+        # fixed prompt does: the calibration compares like with like.
+        estimated = prompt_tokens(with_system_prompt(
+            messages, self.config.llm.system_prompt or TRIAGE_SYSTEM_PROMPT))
         stream = VerdictStream(ids)
 
         def on_text(text: str) -> None:

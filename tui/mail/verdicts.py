@@ -138,7 +138,8 @@ class VerdictList(BaseModel):
 # Fields the model must write out even where pydantic has a default: the grammar then forces
 # the model to decide on injection_suspected instead of silently leaving it False.
 _REQUIRED_FROM_MODEL = (
-    "id", "priority", "category", "action", "summary", "reason", "injection_suspected",
+    "id", "priority", "category", "action", "folder", "summary", "reason",
+    "injection_suspected",
 )
 
 
@@ -165,7 +166,13 @@ def verdict_format_schema(ids: Sequence[str] | None = None) -> dict[str, Any]:
 
     Ollama turns the schema into a grammar; `$ref`s into `$defs` and `anyOf` nullable unions
     have been reported to fail or be silently ignored there (ollama/ollama #8063, #8444), so
-    the enums are inlined and `folder` is a plain optional string.
+    the enums are inlined and `folder` is a nullable string (a type list, no `anyOf`).
+
+    `folder` is *required* (null unless the action is move): grammar converters (llama.cpp's
+    json-schema-to-grammar, which Ollama uses too) put optional properties after every
+    required one, so an optional folder came after `reason` and a model that chose `move`
+    ended the object before reaching it — a verdict rejected for a missing folder. Required,
+    it follows `action` directly, in the properties' order.
 
     With `ids`, the schema also pins the reply to this batch: `id` becomes an enum of the
     given ids and the array must hold exactly `len(ids)` items, so the grammar itself keeps
@@ -175,12 +182,13 @@ def verdict_format_schema(ids: Sequence[str] | None = None) -> dict[str, Any]:
     schema = _inline_refs(schema, schema.get("$defs", {}))
     verdict = schema["properties"]["verdicts"]["items"]
     verdict["properties"]["folder"] = {
-        "type": "string",
+        "type": ["string", "null"],
         "minLength": 1,
         "maxLength": FOLDER_MAX_CHARS,
-        "description": "Destination mailbox; only when action is move.",
+        "description": "Destination mailbox when action is move, else null.",
     }
-    verdict["required"] = list(_REQUIRED_FROM_MODEL)
+    verdict["required"] = [name for name in verdict["properties"]
+                           if name in _REQUIRED_FROM_MODEL]
     # The class docstring is for programmers, and a default contradicts "required".
     verdict.pop("description", None)
     verdict["properties"]["injection_suspected"].pop("default", None)

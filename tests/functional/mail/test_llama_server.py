@@ -18,13 +18,14 @@ from tests.services import mail_corpus
 from tests.services.dovecot import DovecotServer
 from tests.services.llama_server import LlamaServer
 from tui.config import BudgetConfig, Config, LlmConfig, OpenAIConfig
-from tui.llm.protocol import BatchReply
+from tui.llm.protocol import BatchReply, with_system_prompt
 from tui.mail.events import BatchRetried, TriageFailed, TriageStatus, VerdictPreview
 from tui.mail.pipeline import MailPipeline
 from tui.mail.prompt import prompt_tokens
 from tui.mail.records import MailState
 from tui.mail.store import MailStore
 from tui.mail.verdicts import VerdictList
+from tui.prompts import TRIAGE_SYSTEM_PROMPT
 
 ALIAS = "smollm2-triage"
 
@@ -131,7 +132,9 @@ def test_a_batch_from_dovecot_is_triaged_with_schema_valid_streamed_verdicts(
 
     # The usage the server reported is its tokenizer's count of exactly what was sent:
     # the chat template applied to our messages, counted by llama.cpp itself.
-    first, messages = replies[0], sent[0]
+    first = replies[0]
+    # The backend leads the batch with the built-in system prompt (no Modelfile holds one).
+    messages = with_system_prompt(sent[0], TRIAGE_SYSTEM_PROMPT)
     templated = llama_server.post("/apply-template", {"messages": messages})["prompt"]
     counted = len(llama_server.post("/tokenize", {"content": templated,
                                                   "add_special": True})["tokens"])

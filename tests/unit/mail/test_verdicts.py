@@ -61,8 +61,10 @@ def test_schema_is_self_contained_json() -> None:
     assert props["priority"]["enum"] == [p.value for p in Priority]
     assert props["category"]["enum"] == [c.value for c in Category]
     assert props["action"]["enum"] == [a.value for a in SuggestedAction]
-    assert props["folder"]["type"] == "string"
-    assert set(item["required"]) == set(props) - {"folder"}
+    assert props["folder"]["type"] == ["string", "null"]
+    # Every field required, in the properties' order: folder right after action.
+    assert item["required"] == list(props)
+    assert item["required"].index("folder") == item["required"].index("action") + 1
     assert item["additionalProperties"] is False
     assert schema["required"] == ["verdicts"]
 
