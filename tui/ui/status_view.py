@@ -154,17 +154,26 @@ def from_asr_paused(event: AsrPaused) -> ServiceState:
 def pack(states: list[ServiceState], width: int, max_lines: int = MAX_LINES) -> Text:
     """The states as lines of at most `width` cells: separated by " │ " on a line, a service
     that does not fit moved whole to the next line (one longer than a line wraps between
-    words). All the details if that fits on one line; else working services by name, then
-    problems without their fixes, until it fits in `max_lines`; at worst names only, and
-    where to read the rest."""
-    for detail, lines_allowed in (("all", 1), ("problems", max_lines), ("causes", max_lines)):
-        lines = _pack_lines([state.words(detail) for state in states], width)
-        if len(lines) <= lines_allowed:
-            return Text("\n").join(lines)
-    entries = [state.words("names") for state in states]
-    if any(state.level == "problem" for state in states):
-        entries.append(Text(DOCTOR, style="dim"))
-    return Text("\n").join(_pack_lines(entries, width))
+    words). All the details if that fits on one line; else working services by name and
+    problems in words with their fixes; while that takes more than `max_lines`, the last
+    problem still told loses its fix, then its words (the line then says where to read
+    them): the first problems keep the one thing to do."""
+    lines = _pack_lines([state.words("all") for state in states], width)
+    if len(lines) <= 1:
+        return Text("\n").join(lines)
+    problems = [index for index, state in enumerate(states) if state.level == "problem"]
+    detail: list[Detail] = ["problems"] * len(states)
+    steps = [(index, less) for index in reversed(problems) for less in ("causes", "names")]
+    for index, less in [(None, None), *steps]:
+        if index is not None and less is not None:
+            detail[index] = less
+        entries = [state.words(level) for state, level in zip(states, detail, strict=True)]
+        if "names" in (detail[index] for index in problems):
+            entries.append(Text(DOCTOR, style="dim"))
+        lines = _pack_lines(entries, width)
+        if len(lines) <= max_lines:
+            break
+    return Text("\n").join(lines)
 
 
 def _pack_lines(entries: list[Text], width: int) -> list[Text]:

@@ -110,6 +110,7 @@ class TriagePane(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.archive_folder = archive_folder
         self.border_title = "Triage"
+        self.border_subtitle = "no mail yet"
         self.rows: dict[int, MailRow] = {}
         self.marked: set[int] = set()
         self._sort_by_priority = False
@@ -164,6 +165,7 @@ class TriagePane(Vertical):
                 table.update_cell(str(key), column, value)
         else:
             table.add_row(*cells, key=str(key))
+            self.border_subtitle = f"{len(self.rows)} mail{'' if len(self.rows) == 1 else 's'}"
         if self.selected_key == key:
             self._show_detail(key)
 
