@@ -133,3 +133,20 @@ async def test_a_failed_recording_says_why_in_words_and_what_to_do() -> None:
             "CTranslate2 folder (then x retries it)")
         assert "LocalEntryNotFoundError" not in screen and "Error" not in screen
         assert "large-v3 is not on disk" in " ".join(screen.split())
+
+
+def test_with_many_problems_the_first_keeps_the_one_thing_to_do() -> None:
+    """A fresh install at 80 columns: nothing set up yet."""
+    states = [ServiceState("watcher", "ok", "watching"),
+              from_imap(ImapStatus("not-configured")), from_triage(OLLAMA_DOWN),
+              from_check(CheckResult("GPU", False, "no NVIDIA driver (libnvidia-ml.so not "
+                                     "found)", "install the NVIDIA driver")),
+              from_check(CheckResult("LLM model", False, "cannot ask Ollama: refused",
+                                     "start Ollama first")),
+              from_check(CheckResult("WhisperX model", False, "'large-v3' is not on disk",
+                                     "download it once: huggingface-cli download x"))]
+    text = pack(states, 80).plain
+    assert len(text.splitlines()) <= 3
+    assert "✗ IMAP: not set up — run `triage-tui init`" in text
+    assert all(state.name in text for state in states)
+    assert "`triage-tui doctor` says what to do" in text
