@@ -39,8 +39,8 @@ async def test_fault_the_dashboard_beside_a_running_watch_says_who_owns_the_stat
                 toasts = " ".join(str(toast.render()) for toast in app.screen.query("Toast"))
                 if toasts.count("is in use by") >= 2:
                     break
-            assert status.statuses["watcher"][0] is False
-            assert status.statuses["IMAP"][0] is False
+            assert status.states["watcher"].level == "problem"
+            assert status.states["IMAP"].level == "problem"
             assert f"pid {owner.pid}" in toasts and "triage-tui watch" in toasts, toasts
             # Nothing was built on the other process's database.
             assert app.services.transcripts is None and app.services.mail is None

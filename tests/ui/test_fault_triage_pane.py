@@ -35,8 +35,9 @@ def message(key: int, **changes: Any) -> StoredMessage:
     return replace(base, **changes)
 
 
-def state_cell(pane: TriagePane, key: int) -> str:
-    return str(pane.table.get_cell(str(key), "state"))
+def action_cell(pane: TriagePane, key: int) -> str:
+    """The list's action column: the suggestion, or where the mail is on its way to one."""
+    return str(pane.table.get_cell(str(key), "action"))
 
 
 def test_fault_retry_state_is_short() -> None:
@@ -60,8 +61,8 @@ async def test_fault_the_pane_shows_when_waiting_mail_is_retried(tmp_path: Path)
         app.receive(TriageStatus("retrying", f"call failed, retry in 40 s ({REASON})",
                                  "retried automatically", "Ollama"))
         await dashboard_settled(pilot)
-        assert state_cell(pane, 1) == "retry 40s"
-        assert state_cell(pane, 2) in ("retry 5m", "retry 4m")
+        assert action_cell(pane, 1) == "retry 40s"
+        assert action_cell(pane, 2) in ("retry 5m", "retry 4m")
         detail = str(pane.query_one("#triage-detail").render())
         assert "HTTP 500" in detail  # the selected row (mail 1) says why
         status = str(app.query_one(ServiceStatus).render())
@@ -72,7 +73,7 @@ async def test_fault_the_pane_shows_when_waiting_mail_is_retried(tmp_path: Path)
                                 injection_suspected=False, injection_signals=())
         app.receive(VerdictReady(1, verdict))
         await dashboard_settled(pilot)
-        assert state_cell(pane, 1) == "triaged"
+        assert pane.rows[1].state == "triaged" and action_cell(pane, 1) == "none"
 
 
 async def test_fault_mail_sent_back_by_the_user_no_longer_shows_its_retry_time(
@@ -86,8 +87,8 @@ async def test_fault_mail_sent_back_by_the_user_no_longer_shows_its_retry_time(
         app.receive(MailArrived(message(1), 1))
         app.receive(TriageDeferred((1,), REASON, time.time() + 40, 40.0))
         await dashboard_settled(pilot)
-        assert state_cell(pane, 1) == "retry 40s"
+        assert action_cell(pane, 1) == "retry 40s"
         app.receive(TriageRequeued((1,)))  # `t`: the pipeline queued it again, now
         await dashboard_settled(pilot)
-        assert state_cell(pane, 1) == "new"
+        assert action_cell(pane, 1) == "new"
         assert "HTTP 500" not in str(pane.query_one("#triage-detail").render())

@@ -25,6 +25,7 @@ from tui.transcripts.events import (
 )
 from tui.transcripts.events import Progress as ProgressEvent
 from tui.transcripts.options import ALL_FORMATS, TranscribeOptions
+from tui.transcripts.plain_failures import PlainFailure, explain_failure
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +224,9 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
                              segments=len(store.segments(outcome.content_hash)),
                              warnings=list(outcome.warnings))
             else:
-                entry.update(state="failed", error=outcome.reason,
-                             attempts=record.attempts if record else None)
+                plain = explain_failure(outcome.reason, outcome.kind, model=options.model)
+                entry.update(state="failed", error=outcome.reason, cause=plain.cause,
+                             fix=plain.fix, attempts=record.attempts if record else None)
             results[outcome.content_hash] = entry
         for record in store.files():
             if record.state is FileState.SUPERSEDED and record.content_hash not in results:
@@ -256,8 +258,10 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
                     print(f"  {output}")
             elif entry["state"] == "retry-later":
                 print(f"{entry['file']}: NOT TRANSCRIBED, try again later: {entry['error']}")
-            else:
-                print(f"{entry['file']}: FAILED: {entry['error']}")
+            else:  # in words; the reason as it came is in the log and under --json
+                words = (PlainFailure(entry["cause"], entry["fix"]).sentence
+                         if "cause" in entry else entry["error"])
+                print(f"{entry['file']}: FAILED: {words}")
     states = {entry["state"] for entry in final}
     if "retry-later" in states:
         server = display_url(options.remote_url)

@@ -35,18 +35,27 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 P = TypeVar("P")
 
-# Below this many columns the two panes stack instead of sitting side by side.
-NARROW_WIDTH = 100
+# The layout follows the terminal, both ways, whenever it is resized (Textual sets these
+# classes on every screen): under WIDE_FROM columns the panes stack (-narrow), under TALL_FROM
+# rows the dashboard is compact (-short: no title bar, the mail preview on demand). app.tcss
+# says what each class changes.
+WIDE_FROM = 100
+TALL_FROM = 30
 
 
 class TriageApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "triage-tui"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_FROM, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (TALL_FROM, "-tall")]
+    # A zoomed pane (z) keeps the status line and the keys with it.
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, #services"
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("p", "show_plan", "Plan", id="plan"),
         Binding("question_mark", "toggle_help", "Help", id="help"),
         Binding("ctrl+r", "recheck", "Recheck", id="recheck"),
+        Binding("z", "zoom", "Zoom", id="zoom"),
         Binding("tab", "focus_next", "Next pane", show=False, id="focus_next"),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False,
                 id="focus_previous"),
@@ -70,7 +79,8 @@ class TriageApp(App[None]):
         yield Header()
         yield ServiceStatus(id="services")
         with Horizontal(id="panes"):
-            yield TranscriptPane(self.config.paths.drop_folder, id="transcripts")
+            yield TranscriptPane(self.config.paths.drop_folder,
+                                 whisper_model=self.config.whisperx.model, id="transcripts")
             yield TriagePane(archive_folder=self.config.imap.archive_folder, id="triage")
         yield GpuPanel(warn_headroom_bytes=gib_to_bytes(self.config.budget.warn_headroom_gib),
                        id="gpu")
@@ -78,6 +88,7 @@ class TriageApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_keymap(self.config.keymap)
+        self.query_one(TriagePane).focus()  # start in the mail list, where the review keys are
         self.query_one(GpuPanel).border_title = "GPU"
         if self.run_doctor:
             self.check_services()
@@ -85,9 +96,6 @@ class TriageApp(App[None]):
         self.services.start_gpu_sampler(self.receive, self.gpu_reader, self.process_namer)
         if self.start_services:
             self.start_pipelines()
-
-    def on_resize(self) -> None:
-        self.screen.set_class(self.size.width < NARROW_WIDTH, "-narrow")
 
     def receive(self, event: object) -> None:
         """The pipelines' listener (any thread): events queue in the inbox."""
@@ -170,7 +178,7 @@ class TriageApp(App[None]):
         if event.state is WorkerState.ERROR:
             log.error("worker %s failed", event.worker.name, exc_info=event.worker.error)
             self.notify(f"{event.worker.name} failed: {event.worker.error}", severity="error",
-                        timeout=10)
+                        timeout=10, markup=False)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -183,6 +191,14 @@ class TriageApp(App[None]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+    def action_zoom(self) -> None:
+        """The focused pane fills the screen; `z` (or Escape) again brings the others back."""
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+        elif screen.focused is not None:
+            screen.maximize(screen.focused)
 
     def action_recheck(self) -> None:
         self.check_services()

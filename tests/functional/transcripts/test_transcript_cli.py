@@ -45,6 +45,26 @@ def test_transcribe_reports_a_missing_file(tmp_path: Path, user_env: dict[str, s
     assert result.returncode == 2 and "not a file" in result.stderr
 
 
+def test_a_failed_file_is_reported_in_words(tmp_path: Path, tiny_model_dir: Path,
+                                            user_env: dict[str, str]) -> None:
+    """The cause and what to do on the file's line; the reason as it came under --json."""
+    notes = tmp_path / "notes.wav"
+    notes.write_text("this is text, not audio\n" * 50)
+    args = ["transcribe", str(notes), "--model", str(tiny_model_dir), *COMMON_FLAGS,
+            "--no-diarize", "-o", str(tmp_path / "out")]
+    result = run_cli(args, user_env, timeout=300)
+    assert result.returncode == 1, result.stderr[-2000:]
+    [line] = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    assert line.startswith(f"{notes}: FAILED: the file could not be decoded as audio "
+                           "(Invalid data found when processing input): ")
+    assert line.endswith("check that it plays; if it was still being copied, drop the "
+                         "complete file again")
+    report = json.loads(run_cli([*args, "--json"], user_env, timeout=300).stdout)
+    assert report[0]["cause"].startswith("the file could not be decoded as audio")
+    assert report[0]["error"] == (f"not a readable media file: {notes}: Invalid data found "
+                                  "when processing input")
+
+
 def _state(database: Path) -> tuple[str, int] | None:
     if not database.exists():
         return None

@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
-from textual.widgets import Footer, RichLog
+from textual.widgets import Footer
+
+from tui.ui.transcript_view import LogEntry
+from tui.ui.widgets.wrapping_log import WrappingLog
 
 
 class TranscriptScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="transcript-full.close")]
 
-    def __init__(self, name: str, lines: list[Text]) -> None:
+    def __init__(self, name: str, lines: list[LogEntry]) -> None:
         super().__init__()
         self.title_text = name
         self.transcript_lines = lines
 
     def compose(self) -> ComposeResult:
-        log = RichLog(id="transcript-full", wrap=True, markup=False)
+        log = WrappingLog(id="transcript-full")
         log.border_title = self.title_text
         yield log
         yield Footer()
 
     def on_mount(self) -> None:
-        log = self.query_one(RichLog)
-        for line in self.transcript_lines:
-            log.write(line, scroll_end=False)
-        log.scroll_home(animate=False)
+        log = self.query_one(WrappingLog)
+        log.write(self.transcript_lines, follow=False)
+        log.focus()

@@ -42,9 +42,10 @@ _SHORT_LABELS = {"weights": "LLM", "kv": "KV", "scratch": "graph", "whisperx": "
                  "headroom": "free"}
 
 
-class GpuPanel(Static):
+class GpuPanel(Static, can_focus=True):
     """One budget bar per planned card (the LLM's, and WhisperX's when it has its own), each
-    above what NVML measures on that card; the other cards one line each."""
+    above what NVML measures on that card; the other cards one line each. Focusable, so
+    that Tab reaches it and `z` zooms it."""
 
     # layout=True: a new plan or reading can change how many lines the panel needs.
     plan: reactive[PlanResult | None] = reactive(None, layout=True)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import ProgressBar, RichLog, Static
+from textual.widgets import ProgressBar, Static
 
 from tui.transcripts.events import (
     BatchSizeReduced,
@@ -25,8 +24,10 @@ from tui.transcripts.events import (
     StageChanged,
     StepUnavailable,
 )
+from tui.transcripts.plain_failures import explain_failure
 from tui.transcripts.records import StoredSegment
-from tui.ui.transcript_view import speaker_style, transcript_line
+from tui.ui.transcript_view import LogEntry, segment_entry
+from tui.ui.widgets.wrapping_log import WrappingLog
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class TranscriptPane(Vertical, can_focus=True):
         Binding("k", "scroll(-1)", "Up", show=False, id="transcript.up"),
         Binding("g", "edge(0)", "Top", show=False, id="transcript.top"),
         Binding("G", "edge(1)", "Bottom", show=False, id="transcript.bottom"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="transcript.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="transcript.page_down"),
         Binding("enter", "open", "Full transcript", id="transcript.open"),
         Binding("R", "rename", "Rename speaker", id="transcript.rename"),
         Binding("x", "retry_failed", "Retry failed", show=False, id="transcript.retry"),
@@ -59,9 +62,11 @@ class TranscriptPane(Vertical, can_focus=True):
             self.name = name
             super().__init__()
 
-    def __init__(self, drop_folder: Path, **kwargs: object) -> None:
+    def __init__(self, drop_folder: Path, *, whisper_model: str = "large-v3",
+                 **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.drop_folder = drop_folder
+        self.whisper_model = whisper_model  # named in the words for a model that is missing
         self.border_title = "Transcripts"
         self._names: dict[str, dict[str, str]] = {}  # digest → speaker → name
         self._files: dict[str, tuple[str, str]] = {}   # digest → (name, state)
@@ -73,23 +78,20 @@ class TranscriptPane(Vertical, can_focus=True):
         self._flush_scheduled = False
 
     def compose(self) -> ComposeResult:
-        yield Static(f"waiting for recordings in {self.drop_folder}", id="transcript-status")
-        yield ProgressBar(total=100, show_eta=False, id="transcript-progress")
-        yield RichLog(id="transcript-lines", wrap=True, markup=False, max_lines=MAX_LINES)
-        yield Static("", id="transcript-queue")
+        with Horizontal(id="transcript-head"):
+            # Paths, reasons and fixes ("[whisperx] model") are text, not markup.
+            yield Static(f"waiting for recordings in {self.drop_folder}",
+                         id="transcript-status", markup=False)
+            yield ProgressBar(total=100, show_eta=False, id="transcript-progress")
+        yield WrappingLog(id="transcript-lines", max_entries=MAX_LINES, focusable=False)
+        yield Static("", id="transcript-queue", markup=False)
 
     @property
-    def lines(self) -> RichLog:
-        return self.query_one("#transcript-lines", RichLog)
+    def lines(self) -> WrappingLog:
+        return self.query_one("#transcript-lines", WrappingLog)
 
-    def _line(self, segment: StoredSegment) -> Text:
-        names = self._names.get(self._current or "", {})
-        stamp, speaker, text = transcript_line(segment, names)
-        line = Text(stamp + " ", style="dim")
-        if speaker:
-            line.append(f"{speaker}: ", style=speaker_style(speaker))
-        line.append(text)
-        return line
+    def _line(self, segment: StoredSegment) -> LogEntry:
+        return segment_entry(segment, self._names.get(self._current or "", {}))
 
     def _write(self, segment: StoredSegment) -> None:
         self._pending.append(segment)
@@ -101,20 +103,15 @@ class TranscriptPane(Vertical, can_focus=True):
         self._flush_scheduled = False
         # Lines beyond the log's cap would be dropped as soon as written: skip rendering them.
         pending, self._pending = self._pending[-MAX_LINES:], []
-        lines = self.lines
         # Follow new lines only while the reader is at the bottom.
-        following = lines.is_vertical_scroll_end
-        for segment in pending:
-            lines.write(self._line(segment), scroll_end=following)
+        self.lines.write([self._line(segment) for segment in pending],
+                         follow=self.lines.is_vertical_scroll_end)
 
     def _rewrite(self, digest: str) -> None:
         self._pending.clear()
-        lines = self.lines
-        following = lines.is_vertical_scroll_end
-        lines.clear()
         segments = sorted(self._segments.get(digest, {}).values(), key=lambda s: s.index)
-        for segment in segments[-MAX_LINES:]:
-            lines.write(self._line(segment), scroll_end=following)
+        self.lines.replace([self._line(segment) for segment in segments[-MAX_LINES:]],
+                           follow=self.lines.is_vertical_scroll_end)
 
     def _render_queue(self) -> None:
         rows = [f"{'▶' if digest == self._current else ' '} {state:<12} {name}"
@@ -130,12 +127,13 @@ class TranscriptPane(Vertical, can_focus=True):
         digest = getattr(event, "content_hash", "")
         if isinstance(event, StepUnavailable):
             log.warning("%s (fix: %s)", event.reason, event.fix)
-            self.app.notify(f"{event.reason}\nfix: {event.fix}", severity="warning", timeout=15)
+            self.app.notify(f"{event.reason}\nfix: {event.fix}", severity="warning", timeout=15,
+                            markup=False)
             return
         if isinstance(event, BatchSizeReduced):
             weights = f", {event.compute_type} weights" if event.compute_type else ""
             self.app.notify(f"{event.reason}: batch size {event.batch_size}{weights}",
-                            severity="warning", timeout=10)
+                            severity="warning", timeout=10, markup=False)
             return
         if isinstance(event, FileWarning):
             # Shown where the file's state is, and as a notification: the transcript of a
@@ -143,7 +141,8 @@ class TranscriptPane(Vertical, can_focus=True):
             name = self._files.get(digest, (Path(event.path).name, ""))[0]
             self._warnings[digest] = event.message
             self._status(f"{name}: warning: {event.message}")
-            self.app.notify(f"{name}: {event.message}", severity="warning", timeout=15)
+            self.app.notify(f"{name}: {event.message}", severity="warning", timeout=15,
+                            markup=False)
             return
         if isinstance(event, FileQueued):
             self._files[digest] = (Path(event.path).name, "queued")
@@ -176,9 +175,13 @@ class TranscriptPane(Vertical, can_focus=True):
             self._status(f"{name}: done, {len(event.outputs)} files written"
                          + (f"; warning: {warning}" if warning else ""))
         elif isinstance(event, FileFailed):
+            # In words, with what to do; the pipeline logged the reason as it came.
             name = self._files.get(digest, (digest[:12], ""))[0]
             self._files[digest] = (name, "failed")
-            self._status(f"{name}: failed: {event.reason}")
+            plain = explain_failure(event.reason, event.kind, model=self.whisper_model)
+            self._status(f"{name}: failed: {plain.sentence} (then x retries it)")
+            self.app.notify(f"{name}: {plain.sentence}", severity="error", timeout=15,
+                            markup=False)
         else:
             return  # not a transcript event: nothing changed here
         if not isinstance(event, (SegmentTranscribed, SegmentsRefined, Progress)):
@@ -189,13 +192,17 @@ class TranscriptPane(Vertical, can_focus=True):
     def action_scroll(self, lines: int) -> None:
         self.lines.scroll_relative(y=lines, animate=False)
 
+    def action_page(self, pages: int) -> None:
+        page = max(1, self.lines.scrollable_content_region.height - 1)
+        self.lines.scroll_relative(y=pages * page, animate=False)
+
     def action_edge(self, bottom: int) -> None:
         if bottom:
             self.lines.scroll_end(animate=False)
         else:
             self.lines.scroll_home(animate=False)
 
-    def current_transcript(self) -> tuple[str, list[Text]]:
+    def current_transcript(self) -> tuple[str, list[LogEntry]]:
         if self._current is None:
             return "", []
         name = self._files.get(self._current, (self._current[:12], ""))[0]

@@ -1,12 +1,13 @@
-"""The triage pane: a table of mail and verdicts, the selected mail's details, review keys."""
+"""The triage pane: the list of mail and verdicts, the selected mail's preview, review keys."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -24,38 +25,40 @@ from tui.mail.events import (
     VerdictPreview,
     VerdictReady,
 )
-from tui.mail.records import StoredMessage, StoredVerdict
 from tui.mail.verdicts import SuggestedAction
+from tui.ui.triage_view import (
+    COLUMNS,
+    PRIORITY_ORDER,
+    MailRow,
+    column_widths,
+    mail_detail,
+    retry_state,
+    row_cells,
+)
 
-PRIORITY_STYLES = {"urgent": "bold red", "high": "yellow", "normal": "", "low": "dim"}
-PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+__all__ = ["MailRow", "MailTable", "TriagePane", "retry_state"]
 
-
-def retry_state(retry_in: float) -> str:
-    """The state cell of mail waiting after a failed call: "retry 40s", "retry 3m"."""
-    seconds = max(0, round(retry_in))
-    if seconds < 100:
-        return f"retry {seconds}s"
-    if seconds < 6000:
-        return f"retry {round(seconds / 60)}m"
-    return f"retry {round(seconds / 3600)}h"
-
-
-@dataclass
-class MailRow:
-    message: StoredMessage
-    verdict: StoredVerdict | None = None
-    state: str = "new"
-    generating: bool = False
+PREVIEW_BODY_CHARS = 600
+# f, r, m share one place in the Footer, so that 80 columns still show the app's keys.
+_ACT = Binding.Group("flag/read/move", compact=True)
 
 
-class TriagePane(Vertical, can_focus=True):
+class MailTable(DataTable[Text]):
+    """The list of mail; Enter opens the selected one (the binding shows in the Footer)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open", id="triage.open")]
+
+
+class TriagePane(Vertical):
+    """Focus goes to the list inside (one stop for Tab, both ways); `z` zooms the pane."""
+
+    ALLOW_MAXIMIZE = True
     BINDINGS = [
         Binding("a", "accept", "Accept", id="accept"),
         Binding("o", "override", "Override", id="override"),
-        Binding("f", "decide('flag')", "Flag", id="flag"),
-        Binding("r", "decide('mark_read')", "Read", id="mark_read"),
-        Binding("m", "move_to_folder", "Move", id="move"),
+        Binding("f", "decide('flag')", "Flag", id="flag", group=_ACT),
+        Binding("r", "decide('mark_read')", "Read", id="mark_read", group=_ACT),
+        Binding("m", "move_to_folder", "Move", id="move", group=_ACT),
         Binding("u", "undo", "Undo", id="undo"),
         Binding("t", "retriage", "Re-triage", id="retriage"),
         Binding("space", "toggle_mark", "Mark", id="mark"),
@@ -64,6 +67,7 @@ class TriagePane(Vertical, can_focus=True):
         Binding("k", "move(-1)", "Up", show=False, id="triage.up"),
         Binding("g", "jump(0)", "First", show=False, id="triage.first"),
         Binding("G", "jump(-1)", "Last", show=False, id="triage.last"),
+        Binding("v", "toggle_preview", "Preview", id="triage.preview"),
         Binding("slash", "search", "Search", id="search"),
         Binding("n", "search_step(1)", "Next match", show=False, id="search.next"),
         Binding("N", "search_step(-1)", "Previous match", show=False, id="search.previous"),
@@ -106,42 +110,50 @@ class TriagePane(Vertical, can_focus=True):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.archive_folder = archive_folder
         self.border_title = "Triage"
+        self.border_subtitle = "no mail yet"
         self.rows: dict[int, MailRow] = {}
         self.marked: set[int] = set()
         self._sort_by_priority = False
         self.search_query: str = ""
+        self._widths = column_widths(80)
 
     def compose(self) -> ComposeResult:
-        table: DataTable[Text | str] = DataTable(id="triage-table", cursor_type="row",
-                                                 zebra_stripes=True)
-        table.add_column(" ", key="mark", width=1)
-        table.add_column("pri", key="priority", width=6)
-        table.add_column("from", key="from", width=18)
-        table.add_column("subject", key="subject")
-        table.add_column("action", key="action", width=10)
-        table.add_column("state", key="state", width=10)
+        table = MailTable(id="triage-table", cursor_type="row", zebra_stripes=True)
+        self._add_columns(table)
         yield table
         yield Static("no mail yet", id="triage-detail")
 
     @property
-    def table(self) -> DataTable[Text | str]:
-        return self.query_one("#triage-table", DataTable)
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#triage-table", MailTable)
 
-    def on_focus(self) -> None:
-        self.table.focus()
+    def focus(self, scroll_visible: bool = True) -> TriagePane:
+        self.table.focus(scroll_visible)
+        return self
 
-    def _cells(self, row: MailRow) -> list[Text | str]:
-        verdict = row.verdict
-        priority = verdict.priority if verdict else "-"
-        action = verdict.action + (f"→{verdict.folder}" if verdict and verdict.folder else "") \
-            if verdict else "-"
-        state = "generating…" if row.generating else row.state
-        if verdict and verdict.injection_suspected:
-            state = "⚠ " + state
-        sender = row.message.sender.split("<")[0].strip().strip('"') or row.message.sender
-        return ["●" if row.message.key in self.marked else " ",
-                Text(priority, style=PRIORITY_STYLES.get(priority, "")),
-                sender[:18], row.message.subject, action, state]
+    def _add_columns(self, table: DataTable[Text]) -> None:
+        for key, label in COLUMNS.items():
+            table.add_column(label, key=key, width=self._widths[key])
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The columns fill the pane's width, whatever it is now (1 cell for the scrollbar):
+        the subject takes what the other columns leave."""
+        widths = column_widths(event.size.width - 1)
+        if widths == self._widths:
+            return
+        self._widths = widths
+        table = self.table
+        selected = self.selected_key
+        order = [int(str(row.key.value)) for row in table.ordered_rows]
+        table.clear(columns=True)
+        self._add_columns(table)
+        for key in order:
+            table.add_row(*self._cells(self.rows[key]), key=str(key))
+        if selected is not None:
+            table.move_cursor(row=table.get_row_index(str(selected)), animate=False)
+
+    def _cells(self, row: MailRow) -> list[Text]:
+        return row_cells(row, self._widths, row.message.key in self.marked)
 
     def upsert(self, row: MailRow) -> None:
         key = row.message.key
@@ -149,11 +161,11 @@ class TriagePane(Vertical, can_focus=True):
         table = self.table
         cells = self._cells(row)
         if str(key) in table.rows:
-            for column, value in zip(("mark", "priority", "from", "subject", "action", "state"),
-                                     cells, strict=True):
+            for column, value in zip(COLUMNS, cells, strict=True):
                 table.update_cell(str(key), column, value)
         else:
             table.add_row(*cells, key=str(key))
+            self.border_subtitle = f"{len(self.rows)} mail{'' if len(self.rows) == 1 else 's'}"
         if self.selected_key == key:
             self._show_detail(key)
 
@@ -203,7 +215,7 @@ class TriagePane(Vertical, can_focus=True):
             self.app.notify(f"m{event.key}: {event.action} undone")
         elif isinstance(event, ActionFailed):
             self.app.notify(f"m{event.key}: {event.action} failed: {event.reason}",
-                            severity="error", timeout=10)
+                            severity="error", timeout=10, markup=False)
 
     def set_state(self, key: int, state: str) -> None:
         row = self.rows.get(key)
@@ -220,26 +232,26 @@ class TriagePane(Vertical, can_focus=True):
         return int(str(row_key.value)) if row_key.value is not None else None
 
     def _show_detail(self, key: int) -> None:
-        row = self.rows[key]
-        message, verdict = row.message, row.verdict
-        detail = Text()
-        detail.append(f"{message.prompt_id}  {message.sender}\n", style="bold")
-        detail.append(f"{message.subject}\n")
-        if verdict:
-            detail.append(f"{verdict.category} · {verdict.priority} · suggests {verdict.action}"
-                          f"{' → ' + verdict.folder if verdict.folder else ''}\n", style="cyan")
-            detail.append(f"{verdict.summary}\nwhy: {verdict.reason}\n")
-            if verdict.injection_suspected:
-                signals = "; ".join(verdict.injection_signals) or "flagged by the model"
-                detail.append(f"⚠ possible prompt injection: {signals}\n", style="bold red")
-        elif message.last_error:
-            detail.append(f"triage failed: {message.last_error}\n", style="red")
-        detail.append(message.body[:600], style="dim")
-        self.query_one("#triage-detail", Static).update(detail)
+        self.query_one("#triage-detail", Static).update(
+            mail_detail(self.rows[key], PREVIEW_BODY_CHARS))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value is not None:
             self._show_detail(int(str(event.row_key.value)))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter (or a click on the selected row): the whole mail on its own screen."""
+        from tui.ui.screens.mail_screen import MailScreen
+
+        if event.row_key.value is not None:
+            row = self.rows[int(str(event.row_key.value))]
+            self.app.push_screen(MailScreen(row.message.subject, mail_detail(row)))
+
+    def action_toggle_preview(self) -> None:
+        """v: the preview under the list on or off, whatever the terminal's size chose."""
+        showing = self.query_one("#triage-detail").display
+        self.set_class(showing, "-preview-off")
+        self.set_class(not showing, "-preview-on")
 
     def _target_keys(self) -> list[int]:
         if self.marked:
@@ -303,7 +315,7 @@ class TriagePane(Vertical, can_focus=True):
     def action_sort(self) -> None:
         self._sort_by_priority = not self._sort_by_priority
         if self._sort_by_priority:
-            self.table.sort("priority", key=lambda cell: PRIORITY_ORDER.get(str(cell), 9))
+            self.table.sort("priority", key=lambda cell: PRIORITY_ORDER.get(cell.plain, 9))
         else:
             self.table.sort(key=lambda *_: 0)
 

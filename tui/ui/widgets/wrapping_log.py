@@ -1,0 +1,128 @@
+"""A log whose lines wrap to the widget's width, and wrap again whenever the width changes.
+
+Textual's RichLog renders each line once, at the width it has when the line is written (and
+never narrower than its `min_width`, 78 by default): in a narrower pane, or after a resize,
+the end of every long line falls off the right edge. Here each entry is kept as text and
+its screen lines are made from it for the current width, so no word is ever out of reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.ui.transcript_view import LogEntry, wrap_entry
+
+
+class WrappingLog(ScrollView, can_focus=True):
+    """Entries (a gutter such as a timestamp, and a body) shown as wrapped lines; wrapped
+    body lines hang under the body. The newest `max_entries` are kept."""
+
+    def __init__(self, *, max_entries: int | None = None, focusable: bool = True,
+                 **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        # Inside a pane that takes the keys itself, the log is no second stop for Tab.
+        self.can_focus = focusable
+        self.max_entries = max_entries
+        self.entries: list[LogEntry] = []
+        self.lines: list[Strip] = []  # the screen lines of every entry, at `wrap_width`
+        self._starts: list[int] = []  # the first line of each entry
+        self.wrap_width = 0  # 0: not laid out yet; lines are made on the first resize
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write(self, entries: Iterable[LogEntry], *, follow: bool = True) -> None:
+        """Add entries at the end; `follow` keeps the newest line in view."""
+        added = list(entries)
+        self.entries.extend(added)
+        for entry in added:
+            self._add_lines(entry)
+        self._trim()
+        self._update_size(follow)
+
+    def replace(self, entries: Iterable[LogEntry], *, follow: bool = True) -> None:
+        """All entries anew (a refined transcript, a renamed speaker)."""
+        self.entries = list(entries)
+        self._trim()
+        self._rewrap()
+        self._update_size(follow)
+
+    def clear(self) -> None:
+        self.replace([], follow=False)
+        self.scroll_home(animate=False)
+
+    def _add_lines(self, entry: LogEntry) -> None:
+        if self.wrap_width:
+            self._starts.append(len(self.lines))
+            self.lines.extend(self._strips(entry))
+
+    def _strips(self, entry: LogEntry) -> list[Strip]:
+        return [Strip(line.render(self.app.console), line.cell_len)
+                for line in wrap_entry(self.app.console, entry, self.wrap_width)]
+
+    def _trim(self) -> None:
+        if self.max_entries is None or len(self.entries) <= self.max_entries:
+            return
+        dropped = len(self.entries) - self.max_entries
+        del self.entries[:dropped]
+        if self.wrap_width and self._starts:
+            first_kept = self._starts[dropped]
+            del self.lines[:first_kept]
+            self._starts = [start - first_kept for start in self._starts[dropped:]]
+
+    def _rewrap(self) -> None:
+        self.lines, self._starts = [], []
+        for entry in self.entries:
+            self._add_lines(entry)
+
+    def _update_size(self, follow: bool) -> None:
+        self.virtual_size = Size(self.wrap_width, len(self.lines))
+        self.refresh()
+        if follow:
+            self.scroll_end(animate=False, immediate=False, x_axis=False)
+
+    # -- layout --------------------------------------------------------------------------
+
+    @property
+    def _room(self) -> int:
+        """The width lines wrap to: the scrollbar's column is kept for it even before the
+        lines overflow, so that the scrollbar appearing never covers a letter."""
+        return self.content_region.width - self.styles.scrollbar_size_vertical
+
+    def on_resize(self) -> None:
+        width = self._room
+        if width <= 0 or width == self.wrap_width:
+            return
+        following = self.wrap_width == 0 or self.is_vertical_scroll_end
+        top_entry = self._entry_at(round(self.scroll_y))
+        self.wrap_width = width
+        self._rewrap()
+        self._update_size(following)
+        if not following and self._starts:
+            # The reader keeps their place: the entry at the top stays at the top.
+            self.scroll_to(y=self._starts[top_entry], animate=False, immediate=True)
+
+    def _entry_at(self, line: int) -> int:
+        """The entry that screen line `line` belongs to."""
+        index = 0
+        for number, start in enumerate(self._starts):
+            if start > line:
+                break
+            index = number
+        return index
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        index = scroll_y + y
+        if index >= len(self.lines):
+            return Strip.blank(width, self.rich_style)
+        line = self.lines[index].crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return line.apply_style(self.rich_style)
+
+    def visible_text(self) -> list[str]:
+        """The lines on screen now, as plain text (for tests and screen readers)."""
+        return [self.render_line(y).text for y in range(self.scrollable_content_region.height)]
