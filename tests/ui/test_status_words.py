@@ -42,7 +42,7 @@ def test_imap_not_set_up_says_what_to_run() -> None:
     for state in (from_imap(ImapStatus("not-configured", "set [imap] host and username")),
                   from_check(CheckResult("IMAP", False, "no IMAP account configured",
                                          "set [imap] host and username in the config"))):
-        assert state.words().plain == "✗ IMAP: not set up — run `triage-tui init`"
+        assert state.words().plain == "✗ IMAP: not set up — set [imap] in the config file"
 
 
 def test_problems_in_words() -> None:
@@ -71,7 +71,7 @@ def test_every_service_stays_on_the_line_whole(width: int) -> None:
     for state in states:
         assert f"{state.name}" in text
     if width >= 80:  # room for every problem's words and fix
-        assert "✗ IMAP: not set up — run `triage-tui init`" in text
+        assert "✗ IMAP: not set up — set [imap] in the config file" in text
         assert "start it with `ollama serve`" in text
         # a service never splits across lines when it fits on one
         assert any(line.strip().startswith("✗ Ollama") or " │ ✗ Ollama" in line
@@ -116,7 +116,7 @@ async def test_the_status_line_on_screen_names_every_service(size: tuple[int, in
         line = " ".join(row.strip() for row in shown)
         for name in ("GPU", "Ollama", "IMAP", "Drop folder", "watcher", "ffmpeg"):
             assert name in line
-        assert "✗ IMAP: not set up — run `triage-tui init`" in line
+        assert "✗ IMAP: not set up — set [imap] in the config file" in line
         assert "not-configured" not in screen
 
 
@@ -129,7 +129,7 @@ async def test_a_failed_recording_says_why_in_words_and_what_to_do() -> None:
         status = " ".join(str(app.query_one("#transcript-status").render()).split())
         assert status == (
             "standup.m4a: failed: large-v3 is not on disk and the model hub is unreachable: "
-            "run `triage-tui models pull large-v3`, or set [whisperx] model to a local "
+            "let this machine reach the model hub once, or set [whisperx] model to a local "
             "CTranslate2 folder (then x retries it)")
         assert "LocalEntryNotFoundError" not in screen and "Error" not in screen
         assert "large-v3 is not on disk" in " ".join(screen.split())
@@ -147,6 +147,6 @@ def test_with_many_problems_the_first_keeps_the_one_thing_to_do() -> None:
                                      "download it once: huggingface-cli download x"))]
     text = pack(states, 80).plain
     assert len(text.splitlines()) <= 3
-    assert "✗ IMAP: not set up — run `triage-tui init`" in text
+    assert "✗ IMAP: not set up — set [imap] in the config file" in text
     assert all(state.name in text for state in states)
     assert "`triage-tui doctor` says what to do" in text

@@ -57,7 +57,7 @@ def _model_not_found(reason: str, model: str) -> PlainFailure:
 
 def _hub_unreachable(reason: str, model: str) -> PlainFailure:
     return PlainFailure(f"{model} is not on disk and the model hub is unreachable",
-                        f"run `triage-tui models pull {model}`, {_LOCAL_FOLDER}")
+                        f"let this machine reach the model hub once, {_LOCAL_FOLDER}")
 
 
 def _no_such_model(reason: str, model: str) -> PlainFailure:

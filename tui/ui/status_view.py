@@ -18,7 +18,7 @@ from tui.transcripts.events import AsrPaused
 Level = Literal["ok", "waiting", "problem"]
 Detail = Literal["all", "problems", "causes", "names"]
 
-INIT = "run `triage-tui init`"
+IMAP_SETUP = "set [imap] in the config file"
 SEPARATOR = " │ "
 # The status line takes at most this many rows while it can say less to fit them.
 MAX_LINES = 3
@@ -45,7 +45,7 @@ class ServiceState:
     fix: str = ""
 
     def words(self, detail: Detail = "all") -> Text:
-        """`● IMAP ana@example.org`; `✗ IMAP: not set up — run `triage-tui init``. Less
+        """`● IMAP ana@example.org`; `✗ IMAP: not set up — set [imap] in the config file`. Less
         detail for a crowded line: "problems" drops what working services are doing, "causes"
         also the fixes, "names" all but the names."""
         mark, style = _MARKS[self.level]
@@ -107,7 +107,7 @@ def from_check(result: CheckResult) -> ServiceState:
     if result.ok:
         return ServiceState(result.name, "ok", result.detail)
     if result.name == "IMAP" and _imap_not_set_up(result.detail):
-        return ServiceState("IMAP", "problem", "not set up", INIT)
+        return ServiceState("IMAP", "problem", "not set up", IMAP_SETUP)
     return ServiceState(result.name, "problem", cause_words(result.name, result.detail),
                         fix_words(result.fix))
 
@@ -122,7 +122,7 @@ def from_started(event: ServiceStarted) -> ServiceState:
 def from_imap(event: ImapStatus) -> ServiceState:
     state, detail = event.state, event.detail
     if state == "not-configured":
-        return ServiceState("IMAP", "problem", "not set up", INIT)
+        return ServiceState("IMAP", "problem", "not set up", IMAP_SETUP)
     if state in ("connected", "idle"):
         return ServiceState("IMAP", "ok", detail)
     if state == "polling":
@@ -133,7 +133,7 @@ def from_imap(event: ImapStatus) -> ServiceState:
     if state == "reconnecting":
         retry = f", retrying in {event.retry_in:.0f} s" if event.retry_in else ", retrying"
         return ServiceState("IMAP", "waiting", f"connection lost{retry}")
-    fix = INIT if "password" in detail else "check [imap] host, port and password"
+    fix = IMAP_SETUP if "password" in detail else "check [imap] host, port and password"
     return ServiceState("IMAP", "problem", cause_words("IMAP", detail), fix)
 
 
