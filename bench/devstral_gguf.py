@@ -157,8 +157,21 @@ def _import_gguf(gguf_py: str | None) -> Any:
     return gguf
 
 
-def write_gguf(path: Path, layers: int = LAYERS, gguf_py: str | None = None) -> dict[str, Any]:
-    """Write the sparse GGUF; return its sizes."""
+# A Mistral-style chat template (Devstral's own is longer; the tokens it writes are text in
+# the synthetic vocabulary either way). llama.cpp needs none; the embedded engine refuses a
+# model without one (a base model), so `embedded` writes the file with this.
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{% if message['role'] == 'system' %}[SYSTEM_PROMPT]{{ message['content'] }}[/SYSTEM_PROMPT]"
+    "{% elif message['role'] == 'user' %}[INST]{{ message['content'] }}[/INST]"
+    "{% else %}{{ message['content'] }}{{ eos_token }}{% endif %}{% endfor %}"
+)
+
+
+def write_gguf(path: Path, layers: int = LAYERS, gguf_py: str | None = None,
+               chat_template: str | None = None) -> dict[str, Any]:
+    """Write the sparse GGUF; return its sizes. `chat_template`: written to the header
+    (`tokenizer.chat_template`) when given."""
     gguf = _import_gguf(gguf_py)
     import numpy as np
 
@@ -190,6 +203,8 @@ def write_gguf(path: Path, layers: int = LAYERS, gguf_py: str | None = None) -> 
     writer.add_unk_token_id(0)
     writer.add_add_bos_token(True)
     writer.add_add_eos_token(False)
+    if chat_template:
+        writer.add_chat_template(chat_template)
     for t in tensors:
         qtype = gguf.GGMLQuantizationType(GGML_TYPES[t.ggml_type][0])
         # gguf-py wants the numpy order (reversed ne) in elements, for a non-uint8 dtype
@@ -227,8 +242,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="fewer layers for a quick CPU check (default 40)")
     parser.add_argument("--gguf-py", default=None,
                         help="llama.cpp's gguf-py folder (default: the importable gguf)")
+    parser.add_argument("--chat-template", action="store_true",
+                        help="write a Mistral-style chat template into the header")
     args = parser.parse_args(argv)
-    info = write_gguf(args.output, args.layers, args.gguf_py)
+    info = write_gguf(args.output, args.layers, args.gguf_py,
+                      CHAT_TEMPLATE if args.chat_template else None)
     print(json.dumps(info, indent=2))
     if info["real_file_bytes"]:
         diff = info["real_file_bytes"] - info["file_bytes"]
