@@ -107,9 +107,8 @@ def two_emails() -> list[dict[str, str]]:
 def test_a_batch_from_dovecot_is_triaged_in_process_with_schema_valid_streamed_verdicts(
         dovecot: DovecotServer, mail_config: Config, llamacpp_lib_dir: Path,
         stopping: list[MailPipeline]) -> None:
-    # Two mails SmolLM2 (greedy) answers validly: for most it picks `move`, and the grammar
-    # puts the optional `folder` after every required field, where it never gets to it
-    # (a verdict the pipeline rejects and retries, as it should).
+    # Whatever a 135M model decides, the batch ends with schema-valid verdicts: a reply the
+    # pipeline rejects (say `move` with a null folder) is split and retried, as it should be.
     for sample in (mail_corpus.with_attachments(), mail_corpus.encoded_headers()):
         dovecot.append(IMAP_USER, "INBOX", sample)
     pipeline, recorded = embedded_pipeline(embedded_config(mail_config,
@@ -127,11 +126,11 @@ def test_a_batch_from_dovecot_is_triaged_in_process_with_schema_valid_streamed_v
     assert sum(o.verdicts for o in outcomes) == 2, [e for e in events
                                                     if isinstance(e, BatchRetried)]
     assert all(m.state is MailState.TRIAGED for m in pipeline.store.messages())
-    (reply,) = recorded.replies
+    reply = recorded.replies[-1]
     assert reply.done_reason == "stop"
     VerdictList.model_validate_json(reply.text)  # llama.cpp's grammar kept to the schema
     # The text streamed in pieces, as it was generated, and the pieces are the reply.
-    pieces = recorded.pieces[0]
+    pieces = recorded.pieces[-1]
     assert len(pieces) > 10 and "".join(pieces) == reply.text
     assert any(isinstance(e, VerdictPreview) for e in events)
     assert 0 < (reply.eval_count or 0) <= 1024
@@ -145,7 +144,7 @@ def test_a_batch_from_dovecot_is_triaged_in_process_with_schema_valid_streamed_v
             {"role": "system", "content": TRIAGE_SYSTEM_PROMPT}, *recorded.sent[0]]})["prompt"]
         counted = len(server.post("/tokenize", {"content": templated,
                                                 "add_special": True})["tokens"])
-    assert reply.prompt_eval_count == counted
+    assert recorded.replies[0].prompt_eval_count == counted
     assert pipeline.calibration.factor >= 1.0
 
 
