@@ -38,6 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.triage_scoring import (
+    Confusion,
     Label,
     Prediction,
     QualityScore,
@@ -299,25 +300,39 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def report(result: RunResult, score: QualityScore, *, details: bool) -> str:
-    data = as_json(result, score)
-    calls = data["calls"]
+def _confusion_of(data: dict[str, Any]) -> Confusion:
+    return Confusion(tuple(data["labels"]),
+                     {(expected, predicted): count
+                      for expected, row in data["rows"].items()
+                      for predicted, count in row.items()})
+
+
+def _verdict_text(verdict: dict[str, Any], injection: str) -> str:
+    folder = f"/{verdict['folder']}" if verdict.get("folder") else ""
+    flag = " INJ" if verdict[injection] else ""
+    return f"{verdict['priority']}/{verdict['action']}{folder}/{verdict['category']}{flag}"
+
+
+def report(data: dict[str, Any], *, details: bool = False) -> str:
+    """The tables, from `as_json`'s output (so a saved run can be shown again)."""
+    run_info, calls, scores = data["run"], data["calls"], data["scores"]
     per_mail = calls["per_mail"]
-    mails = len(result.mails)
-    without = Counter(m.state for m in result.mails if m.prediction is None)
+    rows = data["mails"]
+    mails = len(rows)
+    answered = sum(row["predicted"] is not None for row in rows)
+    without = Counter(row["state"] for row in rows if row["predicted"] is None)
+    system = ("[llm] system_prompt, sent with every batch" if run_info["system_prompt_sent"]
+              else "none sent; the Modelfile's SYSTEM applies" if run_info["backend"] == "ollama"
+              else "none sent ([llm] system_prompt is empty and an OpenAI-compatible server "
+                   "has no Modelfile: the model sees only the task line, the mails and the "
+                   "schema)")
     lines = [
-        f"triage quality: {mails} mails, {result.backend} backend, {result.model}, "
-        f"num_ctx {result.num_ctx}, "
-        + (f"at most {result.batch_size} a batch" if result.batch_size
+        f"triage quality: {mails} mails, {run_info['backend']} backend, {run_info['model']}, "
+        f"num_ctx {run_info['num_ctx']}, "
+        + (f"at most {run_info['batch_size']} a batch" if run_info["batch_size"]
            else "batches as large as the budget allows"),
-        "system prompt: " + ("[llm] system_prompt, sent with every batch"
-                             if result.system_prompt_sent else
-                             "none sent; the Modelfile's SYSTEM applies"
-                             if result.backend == "ollama" else
-                             "none sent ([llm] system_prompt is empty and an OpenAI-compatible "
-                             "server has no Modelfile: the model sees only the task line, the "
-                             "mails and the schema)"),
-        f"verdicts: {score.answered} of {mails}"
+        f"system prompt: {system}",
+        f"verdicts: {answered} of {mails}"
         + (f"; without: {', '.join(f'{n} {s}' for s, n in without.items())}" if without
            else ""),
         f"calls: {calls['count']}; "
@@ -326,21 +341,21 @@ def report(result: RunResult, score: QualityScore, *, details: bool) -> str:
         "",
         f"{'accuracy':<24}{'all mails':>18}{'of answered':>13}",
     ]
-    for name, acc in (("priority", score.priority),
-                      ("priority within 1 step", score.priority_within_one),
-                      ("action", score.action), ("category", score.category),
-                      ("move + folder", score.move_folder)):
-        lines.append(f"  {name:<22}{_pct(acc.rate):>7} ({acc.correct:>3}/{acc.total:<3})"
-                     f"{_pct(acc.answered_rate):>13}")
-    positives = sum(m.label.injection for m in result.mails)
+    for name, key in (("priority", "priority"),
+                      ("priority within 1 step", "priority_within_one_step"),
+                      ("action", "action"), ("category", "category"),
+                      ("move + folder", "move_folder")):
+        acc = scores["accuracy"][key]
+        lines.append(f"  {name:<22}{_pct(acc['rate']):>7} ({acc['correct']:>3}/"
+                     f"{acc['total']:<3}){_pct(acc['answered_rate']):>13}")
+    positives = sum(row["expected"]["injection"] for row in rows)
     lines += ["", f"injection ({positives} of {mails} labelled){'precision':>14}"
                   f"{'recall':>8}{'tp':>5}{'fp':>5}{'fn':>5}"]
-    for name, binary in (("product (model or code)", score.injection),
-                         ("model alone", score.injection_model),
-                         ("code heuristics alone", score.injection_heuristics)):
-        lines.append(f"  {name:<36}{_pct(binary.precision):>7}{_pct(binary.recall):>8}"
-                     f"{binary.true_positive:>5}{binary.false_positive:>5}"
-                     f"{binary.false_negative:>5}")
+    for name, key in (("product (model or code)", "product"), ("model alone", "model"),
+                      ("code heuristics alone", "heuristics")):
+        binary = scores["injection"][key]
+        lines.append(f"  {name:<36}{_pct(binary['precision']):>7}{_pct(binary['recall']):>8}"
+                     f"{binary['tp']:>5}{binary['fp']:>5}{binary['fn']:>5}")
 
     def number(value: float | None, digits: int = 1) -> str:
         return "-" if value is None else f"{value:,.{digits}f}"
@@ -351,41 +366,38 @@ def report(result: RunResult, score: QualityScore, *, details: bool) -> str:
         f"{calls['count']} calls, refused replies included): prompt "
         f"{number(per_mail['prompt_tokens'])}, completion "
         f"{number(per_mail['completion_tokens'])}",
-        f"seconds per mail: {number(data['run']['seconds_per_mail'], 2)} "
-        f"(wall {result.wall_seconds:,.0f} s; in model calls "
+        f"seconds per mail: {number(run_info['seconds_per_mail'], 2)} "
+        f"(wall {run_info['wall_seconds']:,.0f} s; in model calls "
         f"{number(per_mail['model_seconds'], 2)} s a mail)",
-        "",
-        format_confusion(score.priority_confusion, "priority"),
-        "",
-        format_confusion(score.action_confusion, "action"),
-        "",
-        format_confusion(score.category_confusion, "category"),
-        "(rows: expected; columns: predicted; none? = no verdict)",
     ]
+    for name in ("priority", "action", "category"):
+        lines += ["", format_confusion(_confusion_of(scores["confusion"][name]), name)]
+    lines.append("(rows: expected; columns: predicted; none? = no verdict)")
     if details:
         lines += ["", "mails (expected -> predicted):"]
-        for m in result.mails:
-            p = m.prediction
-            got = ("no verdict: " + (m.error or m.state)) if p is None else (
-                f"{p.priority}/{p.action}{'/' + p.folder if p.folder else ''}/{p.category}"
-                f"{' INJ' if p.injection else ''}")
-            want = (f"{m.label.priority}/{m.label.action}"
-                    f"{'/' + m.label.folder if m.label.folder else ''}/{m.label.category}"
-                    f"{' INJ' if m.label.injection else ''}")
-            lines.append(f"  {'=' if want == got else 'x'} {m.label.file}: {want} -> {got}")
+        for row in rows:
+            want = _verdict_text(row["expected"], "injection")
+            got = (f"no verdict: {row['error'] or row['state']}" if row["predicted"] is None
+                   else _verdict_text(row["predicted"], "injection"))
+            lines.append(f"  {'=' if want == got else 'x'} {row['file']}: {want} -> {got}")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, required=True,
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", type=Path,
                         help="a triage-tui config file (config/triage.toml's format); "
                              "[llm] picks the backend")
+    source.add_argument("--render", type=Path, metavar="JSON",
+                        help="show the tables of a run saved with --json or --json-out")
     parser.add_argument("--limit", type=int, help="only the first N mails of the set")
     parser.add_argument("--batch-size", type=int, help="at most N mails a batch")
     parser.add_argument("--set", type=Path, default=SET_DIR, help="the labelled set's folder")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--json-out", type=Path, metavar="FILE",
+                        help="also write the JSON to FILE")
     parser.add_argument("--details", action="store_true",
                         help="also list every mail, expected against predicted")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -394,6 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.render:
+        print(report(json.loads(args.render.read_text(encoding="utf-8")),
+                     details=args.details))
+        return 0
     try:
         config = load_config_file(args.config)
     except ConfigError as error:
@@ -407,11 +423,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(line, file=sys.stderr, flush=True)
 
     result = run(config, mails, batch_size=args.batch_size, progress=progress)
-    score = _score(result)
-    if args.json:
-        print(json.dumps(as_json(result, score), indent=2))
-    else:
-        print(report(result, score, details=args.details))
+    data = as_json(result, _score(result))
+    if args.json_out:
+        args.json_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(data, indent=2) if args.json else report(data, details=args.details))
     return 0
 
 

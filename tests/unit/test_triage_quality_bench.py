@@ -82,7 +82,7 @@ def test_a_perfect_model_scores_perfectly_through_the_products_path() -> None:
     data = as_json(result, score)
     assert data["calls"]["schema_invalid_replies"] == 0
     assert data["calls"]["per_mail"]["prompt_tokens"] > 0
-    text = report(result, score, details=True)
+    text = report(data, details=True)
     assert "schema-invalid replies: 0" in text
     # Every mail is listed; the only mismatches are the heuristics' false alarms.
     assert text.count("\n  x ") == score.injection.false_positive
@@ -108,6 +108,19 @@ def test_refused_replies_are_counted_and_the_pipeline_still_gets_every_verdict()
     assert score_of(result).answered == 12
     assert as_json(result, score_of(result))["calls"]["schema_invalid_replies"] == 1
     assert "invalid_json" in lines[0]
+
+
+def test_a_saved_run_renders_the_same_tables(tmp_path: Any,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.triage_quality import main
+
+    result = run(Config(), MAILS[:8], batch_size=None, progress=lambda line: None,
+                 model=OracleModel(MAILS))
+    data = as_json(result, score_of(result))
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["--render", str(saved)]) == 0
+    assert capsys.readouterr().out == report(data) + "\n"
 
 
 @pytest.mark.parametrize("argv", [["--limit", "0"], ["--batch-size", "-1"]])
