@@ -116,8 +116,11 @@ async def feed_sample_data(pilot: Any) -> None:
     # Transcript lines are written on a short timer (a burst is one repaint): under load the
     # settled dashboard may not have drawn them yet.
     lines = app.query_one("#transcript-lines")
+    # So is the selected mail's preview (it follows the list's highlight message).
+    detail = app.query_one("#triage-detail")
     for _ in range(100):
-        if len(lines.entries) == len(SEGMENTS) and lines.lines:
+        if (len(lines.entries) == len(SEGMENTS) and lines.lines
+                and "no mail yet" not in str(detail.render())):
             break
         await pilot.pause(0.05)
     await pilot.pause()
