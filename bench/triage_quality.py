@@ -43,6 +43,7 @@ from bench.triage_scoring import (
     Prediction,
     QualityScore,
     format_confusion,
+    majority_baseline,
     score_run,
 )
 from bench.triage_set import SET_DIR, LabelledMail, load_set
@@ -339,15 +340,21 @@ def report(data: dict[str, Any], *, details: bool = False) -> str:
         + ", ".join(f"{kind} {n}" for kind, n in sorted(calls["outcomes"].items()))
         + f"; schema-invalid replies: {calls['schema_invalid_replies']}",
         "",
-        f"{'accuracy':<24}{'all mails':>18}{'of answered':>13}",
+        f"{'accuracy':<24}{'all mails':>18}{'of answered':>13}   always the most common label",
     ]
+    # From the labels themselves, so a run saved before baselines existed shows them too.
+    baselines = {name: majority_baseline([row["expected"][name] for row in rows]).as_dict()
+                 for name in ("priority", "action", "category")}
     for name, key in (("priority", "priority"),
                       ("priority within 1 step", "priority_within_one_step"),
                       ("action", "action"), ("category", "category"),
                       ("move + folder", "move_folder")):
         acc = scores["accuracy"][key]
+        baseline = baselines.get(key)
+        floor = (f"   {_pct(baseline['rate']):>4} ({baseline['value']})"
+                 if baseline and baseline["value"] else "")
         lines.append(f"  {name:<22}{_pct(acc['rate']):>7} ({acc['correct']:>3}/"
-                     f"{acc['total']:<3}){_pct(acc['answered_rate']):>13}")
+                     f"{acc['total']:<3}){_pct(acc['answered_rate']):>13}{floor}")
     positives = sum(row["expected"]["injection"] for row in rows)
     lines += ["", f"injection ({positives} of {mails} labelled){'precision':>14}"
                   f"{'recall':>8}{'tp':>5}{'fp':>5}{'fn':>5}"]

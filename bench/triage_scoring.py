@@ -73,6 +73,29 @@ def within_one_step(pairs: Iterable[tuple[str, str | None]],
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """What always answering the most common expected value would score: the floor a model
+    has to beat (on this set, "always low", "always flag", "always action")."""
+
+    value: str | None
+    accuracy: Accuracy
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "rate": self.accuracy.rate}
+
+
+def majority_baseline(expected: Sequence[str]) -> Baseline:
+    """Ties go to the value seen first."""
+    counts: dict[str, int] = {}
+    for value in expected:
+        counts[value] = counts.get(value, 0) + 1
+    if not counts:
+        return Baseline(None, Accuracy(0, 0, 0))
+    value = max(counts, key=lambda v: counts[v])  # max keeps the first of equal counts
+    return Baseline(value, Accuracy(counts[value], len(expected), len(expected)))
+
+
+@dataclass(frozen=True)
 class Confusion:
     """Counts of (expected, predicted); rows are expected labels, columns predicted ones,
     plus NO_VERDICT. `labels` fixes the order; values outside it are appended as seen."""
@@ -218,6 +241,7 @@ class QualityScore:
     injection: BinaryScore         # the product's flag (model or heuristics)
     injection_model: BinaryScore   # the model's own flag, where known
     injection_heuristics: BinaryScore
+    baselines: Mapping[str, Baseline] = field(default_factory=dict)  # by field name
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -233,6 +257,7 @@ class QualityScore:
             "injection": {"product": self.injection.as_dict(),
                           "model": self.injection_model.as_dict(),
                           "heuristics": self.injection_heuristics.as_dict()},
+            "majority_baseline": {name: b.as_dict() for name, b in self.baselines.items()},
         }
 
 
@@ -269,4 +294,6 @@ def score_run(rows: Sequence[tuple[Label, Prediction | None]], *,
         injection_heuristics=binary_score(
             (label.injection, None if p is None else p.heuristic_injection)
             for label, p in rows),
+        baselines={name: majority_baseline([getattr(label, name) for label, _ in rows])
+                   for name in ("priority", "action", "category")},
     )

@@ -12,6 +12,7 @@ from bench.triage_scoring import (
     binary_score,
     confusion,
     format_confusion,
+    majority_baseline,
     score_run,
     within_one_step,
 )
@@ -113,3 +114,17 @@ def test_score_run_puts_every_field_together() -> None:
     assert data["accuracy"]["priority"]["correct"] == 2
     assert data["confusion"]["priority"]["rows"]["high"] == {"normal": 1}
     assert data["injection"]["product"]["tp"] == 1
+
+
+def test_majority_baseline_is_the_most_common_value_first_seen_on_ties() -> None:
+    baseline = majority_baseline(["low", "flag", "flag", "low", "normal"])
+    assert baseline.value == "low"
+    assert baseline.accuracy.rate == pytest.approx(0.4)
+    assert majority_baseline([]).value is None
+
+
+def test_score_run_reports_the_majority_baselines() -> None:
+    rows = [(_label("a"), None), (_label("b", priority="high"), None), (_label("c"), None)]
+    data = score_run(rows).as_dict()["majority_baseline"]
+    assert data["priority"] == {"value": "low", "rate": pytest.approx(2 / 3)}
+    assert data["action"]["value"] == "archive"
