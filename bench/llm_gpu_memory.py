@@ -277,6 +277,13 @@ def _cuda_library_flags() -> list[str]:
     return flags
 
 
+def _unpack_sources(carry: Path, workdir: Path) -> None:
+    """The carried llama.cpp sources under `workdir`, once per machine (both builds use them)."""
+    if not (workdir / "llama.cpp").exists():
+        with tarfile.open(carry / CARRY) as tar:
+            tar.extractall(workdir, filter="data")
+
+
 def build(carry: Path, workdir: Path, jobs: int) -> Path:
     server = workdir / "build/bin/llama-server"
     if server.exists():
@@ -284,9 +291,7 @@ def build(carry: Path, workdir: Path, jobs: int) -> Path:
         return server
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    if not (workdir / "llama.cpp").exists():
-        with tarfile.open(carry / CARRY) as tar:
-            tar.extractall(workdir, filter="data")
+    _unpack_sources(carry, workdir)
     log = workdir / "build.log"
     configure = [
         "cmake", "-S", str(workdir / "llama.cpp"), "-B", str(workdir / "build"), "-G", "Ninja",
@@ -317,9 +322,7 @@ def build_shared(carry: Path, workdir: Path, jobs: int, cuda: bool = True) -> Pa
         return lib_dir
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    if not (workdir / "llama.cpp").exists():
-        with tarfile.open(carry / CARRY) as tar:
-            tar.extractall(workdir, filter="data")
+    _unpack_sources(carry, workdir)
     log = workdir / "build-shared.log"
     configure = [
         "cmake", "-S", str(workdir / "llama.cpp"), "-B", str(build_dir), "-G", "Ninja",
