@@ -171,3 +171,11 @@ class WorkerMemory:
 TranscriptEvent = (FileQueued | DuplicateSkipped | StageChanged | Progress | SegmentTranscribed
                    | SegmentsRefined | StepUnavailable | BatchSizeReduced | FileDone | FileFailed
                    | FileWarning | FileSuperseded | AsrPaused | AsrResumed | WorkerMemory)
+
+
+@dataclass(frozen=True)
+class WorkerProfile:
+    """The worker's seconds per stage so far (stage -> (seconds, calls)), sent after each
+    file: what `transcribe --profile` and the benchmark print."""
+
+    totals: dict[str, tuple[float, int]]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 from tui.subscribers import Listener, Subscribers
@@ -43,14 +44,16 @@ from tui.transcripts.events import (
     SegmentsRefined,
     SegmentTranscribed,
     StageChanged,
+    WorkerProfile,
 )
 from tui.transcripts.file_identity import content_hash
 from tui.transcripts.options import TranscribeOptions, after_out_of_memory
 from tui.transcripts.outputs import output_name, write_outputs
 from tui.transcripts.probe import ProbeError, missing_audio_warning, probe_audio
+from tui.transcripts.profile import StageClock
 from tui.transcripts.records import AudioFileRecord, FileState
 from tui.transcripts.store import TranscriptStore
-from tui.transcripts.worker.handle import WorkerCrashed, WorkerProcess
+from tui.transcripts.worker.handle import WorkerExited, WorkerProcess
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,11 @@ class TranscriptPipeline:
         # The file being worked on, and the versions found superseded while in flight; the
         # lock orders "take the next file" against "this path changed" (the watcher's thread).
         self._lock = threading.Lock()
-        self._in_flight: str | None = None
+        self._in_flight: dict[str, AudioFileRecord] = {}  # handed to the worker
+        self._outcomes: deque[FileDone | FileFailed | FileSuperseded | AsrPaused] = deque()
+        self._solo: set[str] = set()  # in the worker when it died: retried one at a time
+        self.clock = StageClock()  # the parent's stages; the worker's come in WorkerProfile
+        self.worker_profile: dict[str, tuple[float, int]] = {}
         self._superseded: set[str] = set()
         self._signatures: dict[str, Signature] = {}  # as queued, to notice a change
         self._declared_seconds: dict[str, float | None] = {}
@@ -112,7 +119,8 @@ class TranscriptPipeline:
         """Queue a complete file, unless the same content is already known (a failed one
         is queued again when dropped again after it failed)."""
         try:
-            digest = content_hash(path)
+            with self.clock.timed("hash"):
+                digest = content_hash(path)
             stat = path.stat()
         except OSError as error:
             event: FileQueued | DuplicateSkipped | FileFailed = FileFailed(
@@ -155,12 +163,11 @@ class TranscriptPipeline:
             if digest == keep:
                 continue
             with self._lock:
-                running = digest == self._in_flight
+                running = digest in self._in_flight
                 if running:
-                    # The run is cancelled (the worker polls for it); process_next then
+                    # The pipeline's thread sees it within a poll, stops the worker and
                     # marks the version superseded.
                     self._superseded.add(digest)
-                    self.worker.cancel_file(digest)
                 else:
                     current = self.store.get(digest)
                     waiting = current is not None and (current.state is FileState.QUEUED
@@ -264,29 +271,48 @@ class TranscriptPipeline:
             return None
         return now
 
-    def process_next(self) -> FileDone | FileFailed | FileSuperseded | AsrPaused | None:
-        """Transcribe the oldest queued file; None when the queue is empty or paused."""
-        if self.paused:
-            return None
-        with self._lock:
-            record = self.store.next_queued()
-            if record is None:
-                return None
-            digest = self._in_flight = record.content_hash
-        try:
-            return self._process(record)
-        finally:
-            with self._lock:
-                self._in_flight = None
-                if digest in self._superseded:
-                    self._superseded.discard(digest)
-                    self.worker.cancel_file(None)
+    def _lookahead(self) -> int:
+        """How many files the worker holds at once. Enough to fill a batch across files; one
+        for a remote ASR server (it batches on its side, and a pause is per file) and while
+        files that were in the worker when it crashed are retried (to learn which one it
+        was)."""
+        if self.options.asr_backend == "openai" or self._solo:
+            return 1
+        return max(2, 2 * self.options.batch_size)
 
-    def _process(self, record: AudioFileRecord
-                 ) -> FileDone | FileFailed | FileSuperseded | AsrPaused | None:
+    def process_next(self) -> FileDone | FileFailed | FileSuperseded | AsrPaused | None:
+        """Run the queue until the next file has an outcome; None when the queue is empty
+        or paused, or the worker was cancelled (quitting)."""
+        while not self._outcomes:
+            if not self._top_up() and not self._in_flight:
+                return None
+            if self._in_flight and not self._await_worker():
+                return None
+        return self._outcomes.popleft()
+
+    def _top_up(self) -> bool:
+        """Hand queued files to the worker up to the look-ahead; False when nothing was
+        handed over or concluded. A file that fails its checks gets its outcome here."""
+        moved = False
+        while len(self._in_flight) < self._lookahead() and not self.paused \
+                and not self._stopping.is_set():
+            with self._lock:
+                record = self.store.next_queued(exclude=tuple(self._in_flight))
+                if record is None:
+                    break
+                self._in_flight[record.content_hash] = record
+            moved = True
+            outcome = self._hand_over(record)
+            if outcome is not None:
+                self._conclude_in_flight(record.content_hash)
+                self._outcomes.append(outcome)
+        return moved
+
+    def _hand_over(self, record: AudioFileRecord) -> FileFailed | FileSuperseded | None:
+        """Check the file still holds what was queued and probe it, then submit it; an
+        outcome when it cannot go."""
         digest = record.content_hash
-        attempts = self.store.start_attempt(digest)
-        self._on_worker_event(StageChanged(digest, FileState.DECODING, "probing"))
+        self.store.start_attempt(digest)
         try:
             changed = self._content_changed(record)
         except FileNotFoundError:
@@ -297,20 +323,93 @@ class TranscriptPipeline:
             return self._mark_superseded(digest, str(record.path), f"{record.path.name} "
                                          "changed since it was queued")
         try:
-            probe = probe_audio(record.path)
+            with self.clock.timed("probe"):
+                probe = probe_audio(record.path)
         except ProbeError as error:
             return self._fail(digest, str(error), "decode")
         self._declared_seconds[digest] = probe.declared_seconds
         self._warnings.pop(digest, None)
-        try:
-            # file_changed may cancel the run (worker.cancel_file) while it goes.
-            outcome = self.worker.transcribe(digest, str(record.path), self._on_worker_event)
-        except WorkerCrashed:
-            if self._cancelled(digest):
-                return self._mark_superseded(digest, str(record.path), f"{record.path.name} "
-                                             "changed while being transcribed: cancelled")
-            # Cancelled by stop(): the file stays mid-way and resumes on the next start.
-            return None
+        self.worker.submit(digest, str(record.path))
+        return None
+
+    def _conclude_in_flight(self, digest: str) -> None:
+        with self._lock:
+            self._in_flight.pop(digest, None)
+            if digest in self._superseded:
+                self._superseded.discard(digest)
+
+    def _await_worker(self) -> bool:
+        """Wait for the worker's next event and act on it; False when the worker was
+        cancelled (quitting: the files it held resume on the next start)."""
+        cancelled = [digest for digest in self._in_flight if self._cancelled(digest)]
+        if cancelled:
+            # A file changed while the worker holds it: the worker is stopped mid-batch,
+            # the changed versions superseded, the others put back in their places.
+            self.worker.kill()
+            for digest in cancelled:
+                record = self._in_flight[digest]
+                self._conclude_in_flight(digest)
+                self._outcomes.append(self._mark_superseded(
+                    digest, str(record.path), f"{record.path.name} changed while being "
+                    "transcribed: cancelled"))
+            self._put_back_in_flight("the worker was restarted: another file changed")
+            return True
+        event = self.worker.next_event()
+        if event is None:
+            return True
+        if isinstance(event, WorkerExited):
+            return self._worker_exited(event)
+        if isinstance(event, WorkerProfile):
+            self.worker_profile = event.totals
+            return True
+        if not isinstance(event, (FileDone, FileFailed, RemoteAsrUnreachable)):
+            self._on_worker_event(event)
+            return True
+        record = self._in_flight.get(event.content_hash)
+        if record is None:  # a file put back meanwhile
+            return True
+        self._conclude_in_flight(event.content_hash)
+        outcome = self._conclude(record, event)
+        if outcome is not None:
+            self._outcomes.append(outcome)
+        return True
+
+    def _worker_exited(self, exited: WorkerExited) -> bool:
+        if exited.cancelled:
+            # Cancelled by stop(): the files stay mid-way and resume on the next start.
+            self._in_flight.clear()
+            return False
+        held = list(self._in_flight.values())
+        self._in_flight.clear()
+        # One of them may have killed it: each is retried alone in a fresh worker.
+        self._solo.update(record.content_hash for record in held)
+        others = f" and {len(held) - 1} other files" if len(held) > 1 else ""
+        reason = (f"the WhisperX worker died (exit code {exited.exit_code}) while on this "
+                  f"file{others}")
+        for record in held:
+            outcome = self._conclude(record, FileFailed(record.content_hash, reason, "crash"))
+            if outcome is not None:
+                self._outcomes.append(outcome)
+        return True
+
+    def _put_back_in_flight(self, reason: str) -> None:
+        """The worker was stopped with files in it that did nothing wrong: back to their
+        places in the queue, the attempt not counted."""
+        with self._lock:
+            held = list(self._in_flight)
+            self._in_flight.clear()
+        for digest in held:
+            self.store.put_back(digest, reason)
+            self._publish(StageChanged(digest, FileState.QUEUED, reason))
+
+    def _conclude(self, record: AudioFileRecord,
+                  outcome: FileDone | FileFailed | RemoteAsrUnreachable
+                  ) -> FileDone | FileFailed | FileSuperseded | AsrPaused | None:
+        """What the worker's answer about one file means for it."""
+        digest = record.content_hash
+        if self._cancelled(digest):
+            return self._mark_superseded(digest, str(record.path), f"{record.path.name} "
+                                         "changed while being transcribed: cancelled")
         if isinstance(outcome, RemoteAsrUnreachable):
             paused = self._wait_for_server(outcome)
             if paused is not None:
@@ -326,11 +425,14 @@ class TranscriptPipeline:
         if isinstance(outcome, FileFailed):
             if outcome.kind == "oom" and self._retry_with_less_memory(digest):
                 return outcome
-            if outcome.kind == "crash" and attempts < MAX_ATTEMPTS:
+            if outcome.kind == "crash" and (record_now := self.store.get(digest)) is not None \
+                    and record_now.attempts < MAX_ATTEMPTS:
                 log.warning("%s; retrying in a fresh worker", outcome.reason)
                 self.store.requeue(digest)
                 return outcome
+            self._solo.discard(digest)
             return self._fail(digest, outcome.reason, outcome.kind)
+        self._solo.discard(digest)
         return self._finish(record, outcome)
 
     def _retry_with_less_memory(self, digest: str) -> bool:
@@ -342,6 +444,7 @@ class TranscriptPipeline:
         if smaller is None:
             return False
         self.worker.stop()
+        self._put_back_in_flight("the worker was restarted with less memory")
         self.worker.options = smaller
         self.options = smaller
         weights = smaller.compute_type if smaller.compute_type != options.compute_type else None
@@ -402,7 +505,8 @@ class TranscriptPipeline:
         self._on_worker_event(StageChanged(digest, FileState.WRITING))
         warnings = tuple(self._warnings.pop(digest, ()))
         try:
-            outputs = write_outputs(outcome.result, audio_path, self.output_dir, self.options,
+            with self.clock.timed("write"):
+                outputs = write_outputs(outcome.result, audio_path, self.output_dir, self.options,
                                     self.store.speaker_names(digest),
                                     name=self._output_name(audio_path))
         except OSError as error:

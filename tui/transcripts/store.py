@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from tui.adapters.sqlite_store import SqliteStore
@@ -138,11 +139,15 @@ class TranscriptStore(SqliteStore):
                          (content_hash,)).fetchone()
         return self._record(row)
 
-    def next_queued(self) -> AudioFileRecord | None:
+    def next_queued(self, exclude: Collection[str] = ()) -> AudioFileRecord | None:
+        """The oldest queued file, leaving out `exclude` (already handed to the worker)."""
+        marks = ",".join("?" * len(exclude))
         with self._lock:
             row = self._db.execute(
-                "SELECT * FROM audio_files WHERE state = ? ORDER BY added_at, rowid LIMIT 1",
-                (FileState.QUEUED.value,),
+                "SELECT * FROM audio_files WHERE state = ?"
+                + (f" AND content_hash NOT IN ({marks})" if exclude else "")
+                + " ORDER BY added_at, rowid LIMIT 1",
+                (FileState.QUEUED.value, *exclude),
             ).fetchone()
         return self._record(row) if row else None
 

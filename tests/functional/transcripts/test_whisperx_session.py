@@ -63,7 +63,7 @@ def test_out_of_memory_fails_the_attempt_for_a_fresh_worker(cpu_options: Transcr
     def always_oom(*_: Any) -> dict[str, Any]:
         raise _FakeOom("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    session._stream_transcribe = always_oom  # type: ignore[method-assign]
+    session.transcribe_batch = always_oom  # type: ignore[method-assign]
     session.transcribe_file("h", str(dialogue.path))
     failed = events[-1]
     assert isinstance(failed, FileFailed) and failed.kind == "oom"

@@ -5,9 +5,9 @@ runs `tui.transcripts.worker.process_main.worker_main`. Nothing here imports tor
 whisperx.
 
 `multiprocessing` with the spawn start method (never fork: the parent may hold threads and
-CUDA must initialise fresh). Events come back on a queue; if the process dies mid-file (a
-native crash, the OOM killer) the file fails with that reason and the next file gets a
-fresh worker.
+CUDA must initialise fresh). Events come back on a queue; if the process dies (a native
+crash, the OOM killer) the parent hears `WorkerExited` and decides what happens to the
+files it held; the next file gets a fresh worker.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ import os
 import queue
 import sys
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from tui.transcripts.events import FileDone, FileFailed, RemoteAsrUnreachable
 from tui.transcripts.options import TranscribeOptions
 
 log = logging.getLogger(__name__)
@@ -31,8 +30,13 @@ _POLL_SECONDS = 0.2
 _STOP_GRACE_SECONDS = 5.0
 
 
-class WorkerCrashed(Exception):
-    pass
+@dataclass(frozen=True)
+class WorkerExited:
+    """The worker process is gone: `cancelled` when `cancel` (quitting) ended it, else it
+    died (a native crash, the OOM killer) with `exit_code`."""
+
+    exit_code: int | None
+    cancelled: bool
 
 
 def _has_real_fileno(stream: object) -> bool:
@@ -64,7 +68,9 @@ def _ensure_resource_tracker() -> None:
 
 class WorkerProcess:
     """One WhisperX worker process, seen from the parent: started on the first file,
-    stopped when idle (`idle_unload_seconds`) or asked, restarted after a crash."""
+    stopped when idle (`idle_unload_seconds`) or asked, restarted after a crash. It holds
+    several files at once (it batches across them); the parent reads their events in the
+    order the worker sends them."""
 
     def __init__(self, options: TranscribeOptions, idle_unload_seconds: float = 0.0,
                  log_path: str | None = None) -> None:
@@ -77,7 +83,6 @@ class WorkerProcess:
         self._events: Any = None
         self._last_used = time.monotonic()
         self._cancelled = False
-        self._cancel_file: str | None = None
 
     @property
     def pid(self) -> int | None:
@@ -111,8 +116,9 @@ class WorkerProcess:
                 channel.cancel_join_thread()
         self._requests = self._events = None
 
-    def _kill(self) -> None:
-        """End the worker now, mid-file: what it was doing is abandoned."""
+    def kill(self) -> None:
+        """End the worker now, mid-file: every file it holds is abandoned (the caller puts
+        them back); the next file gets a fresh worker."""
         process = self._process
         if process is not None and process.is_alive():
             process.kill()
@@ -138,12 +144,6 @@ class WorkerProcess:
         self._process = None
         self._close_channels()
 
-    def cancel_file(self, content_hash: str | None) -> None:
-        """Abandon the run of `content_hash` (its file changed): `transcribe` kills the worker
-        within a poll and raises `WorkerCrashed`; the next file gets a fresh worker. Any
-        thread may call it, before the run starts too; None withdraws the request."""
-        self._cancel_file = content_hash
-
     def cancel(self) -> None:
         """Abandon the file in progress (quitting): the worker is killed, not drained."""
         self._cancelled = True
@@ -158,37 +158,27 @@ class WorkerProcess:
             return True
         return False
 
-    def transcribe(self, content_hash: str, path: str,
-                   on_event: Callable[[object], None]
-                   ) -> FileDone | FileFailed | RemoteAsrUnreachable:
-        """Run one file through the worker, passing every event on; returns the last one."""
+    def submit(self, content_hash: str, path: str) -> None:
+        """Hand a file to the worker (started if need be); its events follow through
+        `next_event`, ending with FileDone, FileFailed or RemoteAsrUnreachable."""
         self._cancelled = False
+        self.start()
+        self._requests.put((content_hash, path))
+        self._last_used = time.monotonic()
+
+    def next_event(self, timeout: float = _POLL_SECONDS) -> object | None:
+        """The worker's next event; None when there was none within `timeout`; WorkerExited
+        when the process is gone (a crash, or `cancel`)."""
+        if self._process is None:
+            return WorkerExited(None, self._cancelled)
         try:
-            if self._cancel_file == content_hash:
-                raise WorkerCrashed("cancelled: the file changed")
-            self.start()
-            self._requests.put((content_hash, path))
-            while True:
-                if self._cancel_file == content_hash:
-                    log.info("cancelling the run of %s: its file changed", content_hash[:12])
-                    self._kill()
-                    raise WorkerCrashed("cancelled: the file changed")
-                try:
-                    event = self._events.get(timeout=_POLL_SECONDS)
-                except queue.Empty:
-                    if not self._process.is_alive():
-                        code = self._process.exitcode
-                        self._process = None
-                        if self._cancelled:
-                            raise WorkerCrashed("cancelled") from None
-                        return FileFailed(content_hash, f"the WhisperX worker died (exit code "
-                                                        f"{code}) while on this file",
-                                          kind="crash")
-                    continue
-                if isinstance(event, (FileDone, FileFailed, RemoteAsrUnreachable)):
-                    return event
-                on_event(event)
-        finally:
-            if self._cancel_file == content_hash:
-                self._cancel_file = None
-            self._last_used = time.monotonic()
+            event = self._events.get(timeout=timeout)
+        except queue.Empty:
+            if self._process.is_alive():
+                return None
+            code = self._process.exitcode
+            self._process = None
+            self._close_channels()
+            return WorkerExited(code, self._cancelled)
+        self._last_used = time.monotonic()
+        return event

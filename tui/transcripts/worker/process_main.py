@@ -3,7 +3,8 @@ spawns (by module path, so it must stay a module-level function here).
 
 It ties the process to its parent's life, sends its output to the log file, pins itself to
 the configured card before CUDA starts, and serves (content_hash, path) requests through
-one resident `WhisperxSession` until told to stop.
+one resident `WhisperxSession` until told to stop: local Whisper through the
+cross-file scheduler, a remote ASR server one file at a time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from tui.budget.placement import pin_process
 from tui.transcripts.options import TranscribeOptions
+from tui.transcripts.worker.scheduler import CrossFileScheduler
 from tui.transcripts.worker.session import WhisperxSession
 
 
@@ -52,6 +54,10 @@ def worker_main(options: dict[str, Any], requests: Any, events: Any,
     # alignment, diarization) then lands on the one configured card.
     pin_process(transcribe_options.gpu, os.environ)
     session = WhisperxSession(transcribe_options, events.put)
+    if transcribe_options.asr_backend != "openai":
+        CrossFileScheduler(session, transcribe_options.batch_size).serve(requests)
+        return
+    # A remote ASR server batches on its side: one file at a time, in order.
     while True:
         try:
             request = requests.get()

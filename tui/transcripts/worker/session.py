@@ -8,10 +8,12 @@ methods, never at module import.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +29,14 @@ from tui.transcripts.events import (
     StageChanged,
     StepUnavailable,
     WorkerMemory,
+    WorkerProfile,
 )
 from tui.transcripts.model_check import ModelNotFound, check_model
 from tui.transcripts.options import TranscribeOptions
+from tui.transcripts.profile import StageClock
 from tui.transcripts.records import FileState, StoredSegment
 from tui.transcripts.worker import remote_asr
+from tui.transcripts.worker.batcher import BatchItem, ChunkResult, CrossFileBatcher, PreparedFile
 from tui.transcripts.worker.out_of_memory import is_out_of_memory, shrink_diarization_batches
 from tui.transcripts.worker.remote_asr import RemoteRefused, RemoteServerUnavailable
 from tui.transcripts.worker.segments import json_safe, to_stored_segment
@@ -54,6 +59,9 @@ class WhisperxSession:
     _unavailable_said: set[str] = field(default_factory=set)
     _device: str | None = None
     _compute_type: str | None = None
+    _tokenizers: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    _device_lock: Any = None
+    clock: StageClock = field(default_factory=StageClock)
 
     # -- devices and models -----------------------------------------------------------
 
@@ -83,6 +91,16 @@ class WhisperxSession:
                 wanted = "int8"
             self._compute_type = wanted
         return self._compute_type
+
+    @property
+    def device_lock(self) -> Any:
+        """Held around every stage that computes on the card: the plan counts the largest
+        stage's activations, not several at once, so stages of different files may overlap
+        on the CPU but never on the GPU."""
+        if self._device_lock is None:
+            self._device_lock = (threading.Lock() if self.device == "cuda"
+                                 else contextlib.nullcontext())
+        return self._device_lock
 
     def asr(self) -> Any:
         if self._asr is None:
@@ -180,114 +198,205 @@ class WhisperxSession:
 
             torch.cuda.empty_cache()
 
-    # -- one file ---------------------------------------------------------------------
+    # -- one file, in stages ---------------------------------------------------------
+    #
+    # prepare (decode, VAD) -> transcribe_batch (chunks of one or several files) -> finish
+    # (alignment, diarization, FileDone). The worker's scheduler runs the three on their
+    # own threads so that files overlap; transcribe_file runs them in turn for one file.
 
-    def _stream_transcribe(self, content_hash: str, audio: Any, batch_size: int
-                           ) -> dict[str, Any]:
-        """whisperx's own `transcribe`, with each segment published as soon as it exists.
-
-        whisperx builds its segment list internally and returns it at the end; we shadow
-        two instance attributes for the duration of the call: the VAD's `merge_chunks`
-        (to learn each chunk's start/end) and the pipeline's `__call__` (to see each
-        chunk's text as it is decoded). A test checks that segments arrive while the file
-        is still being transcribed, so a whisperx upgrade that changes this is caught.
-        """
+    def language_for(self, audio: Any) -> str:
         pipeline = self.asr()
         language = self.options.effective_language
         if language is None and not pipeline.model.model.is_multilingual:
             language = "en"  # an English-only checkpoint under a name without ".en"
-        vad_model = pipeline.vad_model
-        chunks: list[dict[str, Any]] = []
-        original_merge = vad_model.merge_chunks
-        original_call = type(pipeline).__call__
+        if language is None:
+            with self.device_lock, self.clock.timed("detect language"):
+                language = pipeline.detect_language(audio)
+        return str(language)
 
-        def recording_merge(*args: Any, **kwargs: Any) -> Any:
-            merged = original_merge(*args, **kwargs)
-            chunks[:] = list(merged)
-            return merged
-
-        def streaming_call(inputs: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
-            unbatched = kwargs.get("batch_size") in (0, 1, None)
-            for index, out in enumerate(original_call(pipeline, inputs, *args, **kwargs)):
-                text = out["text"][0] if unbatched else out["text"]
-                chunk = chunks[index]
-                self.emit(SegmentTranscribed(content_hash, StoredSegment(
-                    index=index, start=round(chunk["start"], 3), end=round(chunk["end"], 3),
-                    text=str(text).strip())))
-                yield out
-
-        vad_model.merge_chunks = recording_merge
-        pipeline.__call__ = streaming_call
+    def prepare(self, content_hash: str, path: str) -> PreparedFile | None:
+        """Decode and split by the VAD, as whisperx's `transcribe` does before its batches;
+        None when the file failed (the failure is emitted)."""
         try:
-            return pipeline.transcribe(
-                audio,
-                batch_size=batch_size,
-                language=language,
-                chunk_size=self.options.chunk_size,
-                progress_callback=lambda percent: self.emit(
-                    Progress(content_hash, FileState.TRANSCRIBING, float(percent))),
-            )
-        finally:
-            del vad_model.merge_chunks
-            del pipeline.__call__
+            pipeline = self.asr()
+            audio = self._decode(content_hash, path)
+            with self.device_lock, self.clock.timed("vad"):
+                chunks = self._vad_chunks(pipeline, audio)
+            return PreparedFile(content_hash, self.language_for(audio), chunks, payload=audio)
+        except Exception as error:
+            self.emit(self.failure_event(content_hash, error))
+            self.release_cached_memory()
+            return None
 
-    def _remote_transcribe(self, content_hash: str, path: str) -> dict[str, Any]:
-        """Speech to text on an OpenAI-compatible server (vLLM serving Whisper, Triton), with
-        word timestamps where it returns them; alignment and diarization still run here."""
-        return remote_asr.transcribe(
-            self.options, path,
-            lambda index, segment: self.emit(
-                SegmentTranscribed(content_hash, to_stored_segment(index, segment))))
-
-    def transcribe_file(self, content_hash: str, path: str) -> None:
+    def _decode(self, content_hash: str, path: str) -> Any:
         import whisperx
+        from whisperx.audio import SAMPLE_RATE
 
-        emit = self.emit
-        try:
-            emit(StageChanged(content_hash, FileState.DECODING))
+        self.emit(StageChanged(content_hash, FileState.DECODING))
+        with self.clock.timed("decode"):
             try:
                 audio = whisperx.load_audio(path)
             except Exception as error:  # ffmpeg's message says what is wrong with the file
                 raise DecodeError(str(error).strip().splitlines()[-1][:300]) from error
-            if len(audio) == 0:
-                raise DecodeError("the file holds no audio samples")
-            from whisperx.audio import SAMPLE_RATE
+        if len(audio) == 0:
+            raise DecodeError("the file holds no audio samples")
+        self.emit(AudioDecoded(content_hash, len(audio) / SAMPLE_RATE))
+        return audio
 
-            emit(AudioDecoded(content_hash, len(audio) / SAMPLE_RATE))
-            emit(StageChanged(content_hash, FileState.TRANSCRIBING))
-            if self.options.asr_backend == "openai":
-                result = self._remote_transcribe(content_hash, path)
-            else:
-                # A CUDA OOM fails the attempt: after one, CTranslate2's CUDA state is not
-                # fit for a retry in this process (seen on an H100: "invalid device ordinal"),
-                # so the pipeline retries the file in a fresh worker with less memory.
-                result = self._stream_transcribe(content_hash, audio,
-                                                 max(1, self.options.batch_size))
-            language = result.get("language") or self.options.effective_language
-            segments = result.get("segments", [])
-            emit(SegmentsRefined(content_hash, FileState.TRANSCRIBING,
-                                 tuple(to_stored_segment(i, s) for i, s in enumerate(segments))))
-            if self.options.align and self.options.task != "translate" and segments:
-                result = self._optional_step("alignment", self._align_step, content_hash,
-                                             result, audio, language)
-            if self.options.diarize and segments:
-                result = self._optional_step("diarization", self._diarize_step, content_hash,
-                                             result, audio)
-            result["language"] = language
-            emit(FileDone(content_hash, language, result=json_safe(result)))
-        except DecodeError as error:
-            emit(FileFailed(content_hash, f"cannot decode audio: {error}", kind="decode"))
-        except ModelNotFound as error:
-            emit(FileFailed(content_hash, str(error), kind="model"))
-        except RemoteRefused as error:  # the pipeline logs both
-            emit(FileFailed(content_hash, str(error), kind="error"))
-        except RemoteServerUnavailable as error:
-            emit(RemoteAsrUnreachable(content_hash, error.problem, error.reason,
-                                      error.retry_after, error.suspect_file))
+    def _vad_chunks(self, pipeline: Any, audio: Any) -> list[tuple[float, float]]:
+        from whisperx.audio import SAMPLE_RATE
+        from whisperx.vads import Pyannote, Vad
+
+        if issubclass(type(pipeline.vad_model), Vad):
+            waveform = pipeline.vad_model.preprocess_audio(audio)
+            merge_chunks = pipeline.vad_model.merge_chunks
+        else:
+            waveform = Pyannote.preprocess_audio(audio)
+            merge_chunks = Pyannote.merge_chunks
+        vad_segments = pipeline.vad_model({"waveform": waveform, "sample_rate": SAMPLE_RATE})
+        merged = merge_chunks(vad_segments, self.options.chunk_size,
+                              onset=pipeline._vad_params["vad_onset"],
+                              offset=pipeline._vad_params["vad_offset"])
+        return [(float(chunk["start"]), float(chunk["end"])) for chunk in merged]
+
+    def _tokenizer(self, language: str) -> tuple[Any, Any]:
+        """The decoder's tokenizer and options for a language, as whisperx's `transcribe`
+        builds them (numerals and symbols suppressed when asked)."""
+        if language not in self._tokenizers:
+            from dataclasses import replace
+
+            from faster_whisper.tokenizer import Tokenizer
+            from whisperx.asr import find_numeral_symbol_tokens
+
+            pipeline = self.asr()
+            tokenizer = Tokenizer(pipeline.model.hf_tokenizer,
+                                  pipeline.model.model.is_multilingual,
+                                  task=self.options.task, language=language)
+            options = pipeline.options
+            if pipeline.suppress_numerals:
+                options = replace(options, suppress_tokens=list(set(
+                    find_numeral_symbol_tokens(tokenizer) + options.suppress_tokens)))
+            self._tokenizers[language] = (tokenizer, options)
+        return self._tokenizers[language]
+
+    def transcribe_batch(self, items: list[BatchItem]) -> list[ChunkResult]:
+        """One Whisper batch over chunks of one or several files (one language), through
+        whisperx's own preprocess and forward, as its `transcribe` runs each batch."""
+        import torch
+        from whisperx.audio import SAMPLE_RATE
+
+        pipeline = self.asr()
+        tokenizer, asr_options = self._tokenizer(items[0].file.language)
+        pipeline.tokenizer, saved_options = tokenizer, pipeline.options
+        with self.device_lock, self.clock.timed("asr"):
+            features = []
+            for item in items:
+                start, end = item.span
+                samples = item.file.payload[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+                features.append(pipeline.preprocess({"inputs": samples})["inputs"])
+            pipeline.options = asr_options
+            try:
+                out = pipeline.forward({"inputs": torch.stack(features)})
+            finally:
+                pipeline.options = saved_options
+        return [ChunkResult(str(text), float(logprob))
+                for text, logprob in zip(out["text"], out["avg_logprob"], strict=True)]
+
+    def emit_transcribed(self, item: BatchItem, result: ChunkResult) -> None:
+        prepared, index = item.file, item.index
+        start, end = item.span
+        self.emit(SegmentTranscribed(prepared.content_hash, StoredSegment(
+            index=index, start=round(start, 3), end=round(end, 3), text=result.text.strip())))
+        self.emit(Progress(prepared.content_hash, FileState.TRANSCRIBING,
+                           100.0 * prepared.done_chunks / len(prepared.chunks)))
+
+    def finish(self, prepared: PreparedFile) -> None:
+        """whisperx's result from the chunk texts, then alignment and diarization; FileDone."""
+        content_hash, audio = prepared.content_hash, prepared.payload
+        try:
+            segments = [{"text": result.text, "start": round(start, 3), "end": round(end, 3),
+                         "avg_logprob": result.avg_logprob}
+                        for (start, end), result in zip(prepared.chunks, prepared.results,
+                                                        strict=True) if result is not None]
+            self._finish_result(content_hash, {"segments": segments,
+                                               "language": prepared.language}, audio)
         except Exception as error:
-            kind = "oom" if is_out_of_memory(error) else "error"
-            log.exception("transcription failed")
-            emit(FileFailed(content_hash, f"{type(error).__name__}: {error}", kind=kind))
+            self.emit(self.failure_event(content_hash, error))
+        finally:
+            prepared.payload = None
+            self.release_cached_memory()
+
+    def _finish_result(self, content_hash: str, result: dict[str, Any], audio: Any) -> None:
+        emit = self.emit
+        language = result.get("language") or self.options.effective_language
+        segments = result.get("segments", [])
+        emit(SegmentsRefined(content_hash, FileState.TRANSCRIBING,
+                             tuple(to_stored_segment(i, s) for i, s in enumerate(segments))))
+        if self.options.align and self.options.task != "translate" and segments:
+            result = self._optional_step("alignment", self._align_step, content_hash,
+                                         result, audio, language)
+        if self.options.diarize and segments:
+            result = self._optional_step("diarization", self._diarize_step, content_hash,
+                                         result, audio)
+        result["language"] = language
+        emit(WorkerProfile(self.clock.snapshot()))
+        emit(FileDone(content_hash, language, result=json_safe(result)))
+
+    def failure_event(self, content_hash: str, error: Exception) -> object:
+        """What the parent hears when a stage of a file raised."""
+        if isinstance(error, DecodeError):
+            return FileFailed(content_hash, f"cannot decode audio: {error}", kind="decode")
+        if isinstance(error, ModelNotFound):
+            return FileFailed(content_hash, str(error), kind="model")
+        if isinstance(error, RemoteRefused):  # the pipeline logs both
+            return FileFailed(content_hash, str(error), kind="error")
+        if isinstance(error, RemoteServerUnavailable):
+            return RemoteAsrUnreachable(content_hash, error.problem, error.reason,
+                                        error.retry_after, error.suspect_file)
+        kind = "oom" if is_out_of_memory(error) else "error"
+        log.error("transcription failed", exc_info=error)
+        return FileFailed(content_hash, f"{type(error).__name__}: {error}", kind=kind)
+
+    def transcribe_file(self, content_hash: str, path: str) -> None:
+        """One file through every stage, in turn (the remote ASR server's route, and a
+        session used on its own); the worker's scheduler overlaps files instead."""
+        if self.options.asr_backend == "openai":
+            self._transcribe_remote(content_hash, path)
+            return
+        prepared = self.prepare(content_hash, path)
+        if prepared is None:
+            return
+        batcher = CrossFileBatcher()
+        batcher.add(prepared)
+        self.emit(StageChanged(content_hash, FileState.TRANSCRIBING))
+        while batch := batcher.next_batch(max(1, self.options.batch_size)):
+            try:
+                results = self.transcribe_batch(batch)
+            except Exception as error:
+                # A CUDA OOM fails the attempt: after one, CTranslate2's CUDA state is not
+                # fit for a retry in this process (seen on an H100: "invalid device
+                # ordinal"), so the pipeline retries the file in a fresh worker.
+                self.emit(self.failure_event(content_hash, error))
+                self.release_cached_memory()
+                return
+            for item, result in zip(batch, results, strict=True):
+                batcher.record(item, result)
+                self.emit_transcribed(item, result)
+        self.finish(prepared)
+
+    def _transcribe_remote(self, content_hash: str, path: str) -> None:
+        """Speech to text on an OpenAI-compatible server (vLLM serving Whisper, Triton), with
+        word timestamps where it returns them; alignment and diarization still run here."""
+        try:
+            audio = self._decode(content_hash, path)
+            self.emit(StageChanged(content_hash, FileState.TRANSCRIBING))
+            result = remote_asr.transcribe(
+                self.options, path,
+                lambda index, segment: self.emit(
+                    SegmentTranscribed(content_hash, to_stored_segment(index, segment))))
+            self._finish_result(content_hash, result, audio)
+        except Exception as error:
+            self.emit(self.failure_event(content_hash, error))
         finally:
             self.release_cached_memory()
 
