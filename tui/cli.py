@@ -18,9 +18,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-DEFAULT_MODELFILE = Path("modelfiles/Modelfile.triage")
-
-
 def _add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--llm", metavar="NAME|PATH.gguf",
                         help="Ollama model name, GGUF file, or a built-in table entry "
@@ -135,37 +132,11 @@ def _cmd_plan(args: argparse.Namespace, config) -> int:
 
 
 def _cmd_modelfile(args: argparse.Namespace, config) -> int:
-    from tui.planning.modelfile import ModelfileSettings, render_modelfile
-    from tui.planning.service import make_plan
-    from tui.prompts import TRIAGE_SYSTEM_PROMPT
+    from tui.commands.modelfile import write_modelfile
 
-    result = make_plan(config, _plan_options(args))
-    plan = result.plan
-    if not plan.fits and not args.force:
-        print(f"not written: num_ctx {plan.request.num_ctx} leaves "
-              f"{plan.headroom_bytes / 2**30:.2f} GiB, under the "
-              f"{plan.request.headroom_target_bytes / 2**30:.2f} GiB target "
-              "(see `triage-tui plan`; --force writes anyway)", file=sys.stderr)
-        return EXIT_FAILED
-    path = args.output or DEFAULT_MODELFILE
-    existing = path.read_text(encoding="utf-8") if path.exists() else None
-    settings = ModelfileSettings(
-        base_model=config.ollama.base_model,
-        num_ctx=plan.request.num_ctx,
-        system_prompt=config.llm.system_prompt or TRIAGE_SYSTEM_PROMPT,
-        temperature=config.llm.temperature,
-    )
-    rendered = render_modelfile(settings, existing)
-    if rendered == existing:
-        print(f"{path}: up to date (num_ctx {settings.num_ctx})")
-        return EXIT_OK
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(rendered, encoding="utf-8")
-    temporary.replace(path)
-    print(f"{path}: written (num_ctx {settings.num_ctx}); "
-          f"build it with: ollama create {config.ollama.model} -f {path}")
-    return EXIT_OK
+    outcome = write_modelfile(config, _plan_options(args), args.output, force=args.force)
+    print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
+    return EXIT_OK if outcome.ok else EXIT_FAILED
 
 
 def _cmd_doctor(args: argparse.Namespace, config) -> int:
