@@ -1,4 +1,4 @@
-"""The `triage-tui` command: the dashboard by default, plus plan, modelfile and doctor.
+"""The `triage-tui` command: the dashboard by default, plus init, plan, modelfile and doctor.
 
 Exit codes: 0 success; 1 the plan does not keep the headroom target, or a doctor check
 failed, or the Modelfile was not written; 2 usage or configuration error.
@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("run", help="the dashboard (the default)")
+
+    from tui.commands.init import add_init_arguments
+
+    init = sub.add_parser("init", help="first-run set-up: the IMAP account, Ollama, the "
+                                       "config file and the Modelfile")
+    add_init_arguments(init)
 
     plan = sub.add_parser("plan", help="the GPU budget and the num_ctx cap")
     _add_plan_arguments(plan)
@@ -207,6 +213,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from tui.config import ConfigError, load_config
     from tui.logs import setup_logging
+
+    if command == "init":  # it writes the config: it must not need a loadable one
+        from tui.commands.init import run_init
+
+        setup_logging()
+        return run_init(args)
 
     try:
         config = load_config(args.config)
