@@ -130,6 +130,7 @@ def test_non_interactive_names_every_missing_flag_and_asks_nothing(tmp_path: Pat
     assert stop.value.exit_code == EXIT_USAGE
     assert "--imap-host (IMAP server)" in str(stop.value)
     assert "--imap-user (User name)" in str(stop.value)
+    assert "--imap-ca-file" not in str(stop.value)  # tls by default; no CA file is an answer
     assert terminal.prompts == [] and not (tmp_path / "c.toml").exists()
 
 

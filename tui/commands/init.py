@@ -149,7 +149,7 @@ def list_server_folders(imap: ImapConfig, password: str) -> list[ServerFolder]:
         special = tuple(sorted(flag for flag in names if flag in (
             "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash", "\\All")))
         folders.append(ServerFolder(str(name), special))
-    return folders
+    return sorted(folders, key=lambda folder: folder.name != "INBOX")  # INBOX first
 
 
 @dataclass(frozen=True)
@@ -166,8 +166,8 @@ def probe_ollama(host: str, names: Sequence[str]) -> OllamaFindings:
 
     try:
         info = server_version(host, timeout=3.0)
-    except BackendUnavailable as error:
-        return OllamaFindings(problem=str(error))
+    except BackendUnavailable as error:  # its words start with the host: said already
+        return OllamaFindings(problem=str(error).removeprefix(f"{host}: "))
     models: dict[str, bool] = {}
     for name in names:
         try:
@@ -228,6 +228,7 @@ class InitWizard:
         self.base: Config = Config()
         self.missing: list[str] = []
         self.written: Path | None = None
+        self.hinted: set[str] = set()  # questions whose explanation was shown once
 
     def say(self, text: str = "") -> None:
         self.terminal.write(text)
@@ -255,18 +256,18 @@ class InitWizard:
                                       EXIT_USAGE) from None
                 self.say(f"  {question.flag} {value!r}: {problem}")
         if not self.interactive:
-            if not default:
-                self.missing.append(f"{question.flag} ({question.prompt})")
-                answers[question.key] = ""
-                return
-            try:
+            try:  # an empty default is fine where an empty answer is (no CA file)
                 answers[question.key] = question.check(default, answers)
             except InvalidAnswer as problem:
-                raise InitStopped(f"{question.flag}: the default {default!r} does not fit: "
-                                  f"{problem}", EXIT_USAGE) from None
+                if default:
+                    raise InitStopped(f"{question.flag}: the default {default!r} does not "
+                                      f"fit: {problem}", EXIT_USAGE) from None
+                self.missing.append(f"{question.flag} ({question.prompt})")
+                answers[question.key] = ""
             return
-        if question.hint:
+        if question.hint and question.key not in self.hinted:
             self.say(question.hint)
+            self.hinted.add(question.key)
         while True:
             try:
                 typed = self.terminal.read_line(prompt_line(question, default))
@@ -419,6 +420,7 @@ class InitWizard:
         self.say("IMAP account")
         answers, folders = self.account()
         self.ask_all(folder_questions(folders), answers, {})
+        self.say(f"  triage {answers['inbox_folder']}; archive to {answers['archive_folder']}")
         self.say("")
         self.say("Ollama")
         self.ask_all(OLLAMA_QUESTIONS, answers, {})
