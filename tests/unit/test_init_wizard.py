@@ -202,3 +202,35 @@ def test_flags_name_the_password_source() -> None:
                                   "keyring_service": "triage-tui"}
     with pytest.raises(SystemExit):
         parse("--keyring", "--password-env", "PW")
+
+
+def test_the_keyring_is_filled_on_request_and_a_refusal_is_explained(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tui.adapters.credentials as credentials
+
+    # Never the real keyring: an empty one that refuses to store, first.
+    def refuse(service: str, user: str, password: str) -> None:
+        raise credentials.KeyringUnavailable("the keyring cannot store it: no backend")
+
+    monkeypatch.setattr(credentials, "_from_keyring", lambda service, user: None)
+    monkeypatch.setattr(credentials, "store_keyring_password", refuse)
+    answers = ["127.0.0.1", "plain", "", "ana", "keyring", "", "y", PASSWORD]
+    terminal = ScriptedTerminal(answers)
+    with pytest.raises(InitStopped):  # the script ends when the account is asked again
+        wizard(terminal).run(tmp_path / "c.toml", force=False, modelfile=tmp_path / "M")
+    assert "The keyring has no password for 'ana' under 'triage-tui'." in terminal.shown
+    assert "✗ login failed: the keyring cannot store it: no backend: pick command or env " \
+           "instead" in terminal.shown
+    assert "IMAP password for ana: " in terminal.prompts  # read without echo, once
+
+    stored: dict[tuple[str, str], str] = {}
+    monkeypatch.setattr(credentials, "store_keyring_password",
+                        lambda service, user, password: stored.update({(service, user):
+                                                                        password}))
+    terminal = ScriptedTerminal([*answers, "", "", "", "", ""])
+    code = wizard(terminal).run(tmp_path / "c.toml", force=False, modelfile=tmp_path / "M")
+    assert code == 0 and stored == {("triage-tui", "ana"): PASSWORD}
+    assert "  stored in the keyring" in terminal.shown
+    config = load_config_file(tmp_path / "c.toml")
+    assert (config.imap.keyring_service, config.imap.password_env) == ("triage-tui", "")
+    assert PASSWORD not in (tmp_path / "c.toml").read_text()
