@@ -59,8 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from tui.commands.init import add_init_arguments
 
-    init = sub.add_parser("init", help="first-run set-up: the IMAP account, Ollama, the "
-                                       "config file and the Modelfile")
+    init = sub.add_parser(
+        "init", help="first-run set-up: the IMAP account, Ollama, the config file and the "
+                     "Modelfile",
+        description="Asks for the IMAP account (logging in to check it and to list its "
+                    "folders) and Ollama, then writes the config file where the app reads it "
+                    "(--config PATH before `init`, else $TRIAGE_TUI_CONFIG, else the XDG "
+                    "config dir), 0600 and without the password, and the Modelfile.")
     add_init_arguments(init)
 
     plan = sub.add_parser("plan", help="the GPU budget and the num_ctx cap")

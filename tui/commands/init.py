@@ -461,8 +461,8 @@ class InitWizard:
         path = path or DEFAULT_MODELFILE
         try:
             outcome = write_modelfile(config, PlanOptions(offline=offline), path)
-        except (ModelShapeUnavailable, PlanError, PlanUnsatisfiable,
-                UnknownWhisperModel) as error:
+        except (ModelShapeUnavailable, PlanError, PlanUnsatisfiable, UnknownWhisperModel,
+                OSError) as error:
             self.say(f"✗ Modelfile not written: {error}; run `triage-tui modelfile` once "
                      "Ollama has the base model")
             return f"triage-tui modelfile && {create_command(config, path)}"
@@ -481,6 +481,10 @@ def run_init(args: argparse.Namespace) -> int:
     except InitStopped as stop:
         print(f"{PROG}: {stop}", file=sys.stderr)
         return stop.exit_code
+    except OSError as error:  # the config's folder not writable, a full disk
+        print(f"{PROG}: cannot write {error.filename or 'the config file'}: "
+              f"{error.strerror or error}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         done = f"{wizard.written} was written" if wizard.written else "nothing written"
         print(f"\n{PROG}: stopped; {done}", file=sys.stderr)
