@@ -1,4 +1,4 @@
-"""The `triage-tui` command: the dashboard by default, plus plan, modelfile and doctor.
+"""The `triage-tui` command: the dashboard by default, plus init, plan, modelfile and doctor.
 
 Exit codes: 0 success; 1 the plan does not keep the headroom target, or a doctor check
 failed, or the Modelfile was not written; 2 usage or configuration error.
@@ -17,9 +17,6 @@ from tui.adapters.private_files import PRIVATE_UMASK
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-
-DEFAULT_MODELFILE = Path("modelfiles/Modelfile.triage")
-
 
 def _add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--llm", metavar="NAME|PATH.gguf",
@@ -59,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("run", help="the dashboard (the default)")
+
+    from tui.commands.init import add_init_arguments
+
+    init = sub.add_parser(
+        "init", help="first-run set-up: the IMAP account, Ollama, the config file and the "
+                     "Modelfile",
+        description="Asks for the IMAP account (logging in to check it and to list its "
+                    "folders) and Ollama, then writes the config file where the app reads it "
+                    "(--config PATH before `init`, else $TRIAGE_TUI_CONFIG, else the XDG "
+                    "config dir), 0600 and without the password, and the Modelfile.")
+    add_init_arguments(init)
 
     plan = sub.add_parser("plan", help="the GPU budget and the num_ctx cap")
     _add_plan_arguments(plan)
@@ -135,37 +143,11 @@ def _cmd_plan(args: argparse.Namespace, config) -> int:
 
 
 def _cmd_modelfile(args: argparse.Namespace, config) -> int:
-    from tui.planning.modelfile import ModelfileSettings, render_modelfile
-    from tui.planning.service import make_plan
-    from tui.prompts import TRIAGE_SYSTEM_PROMPT
+    from tui.commands.modelfile import write_modelfile
 
-    result = make_plan(config, _plan_options(args))
-    plan = result.plan
-    if not plan.fits and not args.force:
-        print(f"not written: num_ctx {plan.request.num_ctx} leaves "
-              f"{plan.headroom_bytes / 2**30:.2f} GiB, under the "
-              f"{plan.request.headroom_target_bytes / 2**30:.2f} GiB target "
-              "(see `triage-tui plan`; --force writes anyway)", file=sys.stderr)
-        return EXIT_FAILED
-    path = args.output or DEFAULT_MODELFILE
-    existing = path.read_text(encoding="utf-8") if path.exists() else None
-    settings = ModelfileSettings(
-        base_model=config.ollama.base_model,
-        num_ctx=plan.request.num_ctx,
-        system_prompt=config.llm.system_prompt or TRIAGE_SYSTEM_PROMPT,
-        temperature=config.llm.temperature,
-    )
-    rendered = render_modelfile(settings, existing)
-    if rendered == existing:
-        print(f"{path}: up to date (num_ctx {settings.num_ctx})")
-        return EXIT_OK
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(rendered, encoding="utf-8")
-    temporary.replace(path)
-    print(f"{path}: written (num_ctx {settings.num_ctx}); "
-          f"build it with: ollama create {config.ollama.model} -f {path}")
-    return EXIT_OK
+    outcome = write_modelfile(config, _plan_options(args), args.output, force=args.force)
+    print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
+    return EXIT_OK if outcome.ok else EXIT_FAILED
 
 
 def _cmd_doctor(args: argparse.Namespace, config) -> int:
@@ -236,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from tui.config import ConfigError, load_config
     from tui.logs import setup_logging
+
+    if command == "init":  # it writes the config: it must not need a loadable one
+        from tui.commands.init import run_init
+
+        setup_logging()
+        return run_init(args)
 
     try:
         config = load_config(args.config)

@@ -21,6 +21,7 @@ from tui.budget.units import gib
 from tui.check_result import CheckResult
 from tui.config import Config
 from tui.llm.protocol import BackendUnavailable, ModelMissing
+from tui.paths import user_config_file
 from tui.planning.service import locate_card, whisperx_on_gpu
 
 
@@ -138,9 +139,13 @@ def _parameter(parameters: str, key: str) -> int | None:
 def check_imap(config: Config) -> CheckResult:
     imap = config.imap
     if not imap.enabled:
+        if config.source is None:
+            return CheckResult("IMAP", False, "no IMAP account configured: no config file "
+                               f"(looked for {user_config_file()})", "run `triage-tui init`")
         return CheckResult("IMAP", False, "no IMAP account configured",
-                           "set [imap] host and username in the config and the password in "
-                           f"${imap.password_env} (or password_command, or the keyring)")
+                           "run `triage-tui init` (or set [imap] host and username in "
+                           f"{config.source} and the password in ${imap.password_env}, "
+                           "password_command or the keyring)")
     try:
         password = resolve_imap_password(imap)
     except CredentialsMissing as error:

@@ -42,7 +42,16 @@ def test_imap_not_set_up_says_what_to_run() -> None:
     for state in (from_imap(ImapStatus("not-configured", "set [imap] host and username")),
                   from_check(CheckResult("IMAP", False, "no IMAP account configured",
                                          "set [imap] host and username in the config"))):
-        assert state.words().plain == "✗ IMAP: not set up — set [imap] in the config file"
+        assert state.words().plain == "✗ IMAP: not set up — run `triage-tui init`"
+
+
+def test_no_config_file_at_all_says_so_and_what_to_run() -> None:
+    """A first start: the dashboard's status points to `triage-tui init`."""
+    for state in (from_imap(ImapStatus("not-configured", "no config file")),
+                  from_check(CheckResult("IMAP", False, "no IMAP account configured: no "
+                                         "config file (looked for /home/a/.config/triage-tui/"
+                                         "config.toml)", "run `triage-tui init`"))):
+        assert state.words().plain == "✗ IMAP: no config file — run `triage-tui init`"
 
 
 def test_problems_in_words() -> None:
@@ -71,7 +80,7 @@ def test_every_service_stays_on_the_line_whole(width: int) -> None:
     for state in states:
         assert f"{state.name}" in text
     if width >= 80:  # room for every problem's words and fix
-        assert "✗ IMAP: not set up — set [imap] in the config file" in text
+        assert "✗ IMAP: not set up — run `triage-tui init`" in text
         assert "start it with `ollama serve`" in text
         # a service never splits across lines when it fits on one
         assert any(line.strip().startswith("✗ Ollama") or " │ ✗ Ollama" in line
@@ -116,7 +125,7 @@ async def test_the_status_line_on_screen_names_every_service(size: tuple[int, in
         line = " ".join(row.strip() for row in shown)
         for name in ("GPU", "Ollama", "IMAP", "Drop folder", "watcher", "ffmpeg"):
             assert name in line
-        assert "✗ IMAP: not set up — set [imap] in the config file" in line
+        assert "✗ IMAP: not set up — run `triage-tui init`" in line
         assert "not-configured" not in screen
 
 
@@ -147,6 +156,6 @@ def test_with_many_problems_the_first_keeps_the_one_thing_to_do() -> None:
                                      "download it once: huggingface-cli download x"))]
     text = pack(states, 80).plain
     assert len(text.splitlines()) <= 3
-    assert "✗ IMAP: not set up — set [imap] in the config file" in text
+    assert "✗ IMAP: not set up — run `triage-tui init`" in text
     assert all(state.name in text for state in states)
     assert "`triage-tui doctor` says what to do" in text

@@ -19,6 +19,10 @@ class CredentialsMissing(Exception):
     pass
 
 
+class KeyringUnavailable(Exception):
+    """The keyring cannot store a password here (library missing, no backend, refused)."""
+
+
 def _from_command(command: str) -> str:
     try:
         completed = subprocess.run(
@@ -67,3 +71,25 @@ def resolve_imap_password(config: ImapConfig) -> str:
         tried.append(f"no keyring entry for service {config.keyring_service!r} "
                      f"user {config.username!r}")
     raise CredentialsMissing("no IMAP password: " + "; ".join(tried))
+
+
+def keyring_installed() -> bool:
+    try:
+        import keyring  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def store_keyring_password(service: str, username: str, password: str) -> None:
+    """Put the password in the system keyring, where `resolve_imap_password` finds it."""
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:
+        raise KeyringUnavailable("the keyring library is not installed") from None
+    try:
+        keyring.set_password(service, username, password)
+    except (KeyringError, RuntimeError) as error:
+        # The error names the backend, never the password.
+        raise KeyringUnavailable(f"the keyring cannot store it: {error}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import ssl
 
 import imapclient
@@ -12,6 +13,13 @@ from tui.config import ImapConfig
 
 class ImapConnectError(Exception):
     pass
+
+
+def _reason(error: Exception) -> str:
+    """The server's words: imaplib wraps them as a bytes repr (`b'[AUTHENTICATIONFAILED] …'`)."""
+    text = str(error)
+    quoted = re.fullmatch(r"b(['\"])(.*)\1", text, re.DOTALL)
+    return quoted.group(2) if quoted else text
 
 
 def is_loopback_host(host: str) -> bool:
@@ -49,7 +57,8 @@ def connect_imap(
             client.starttls(context)
         client.login(config.username, password)
     except imapclient.exceptions.LoginError as error:
-        raise ImapConnectError(f"login as {config.username!r} refused: {error}") from None
+        raise ImapConnectError(
+            f"login as {config.username!r} refused: {_reason(error)}") from None
     except (TimeoutError, OSError, ssl.SSLError, imapclient.exceptions.IMAPClientError) as error:
         raise ImapConnectError(f"cannot connect to {config.host}:{config.port}: {error}") from None
     return client

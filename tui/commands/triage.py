@@ -59,7 +59,8 @@ def run_triage(config: Config, args: argparse.Namespace) -> int:
     from tui.runtime.services import Services
 
     if not config.imap.enabled:
-        _problem("no IMAP account configured: set [imap] host and username")
+        _problem("no IMAP account configured: run `triage-tui init` "
+                 "(or set [imap] host and username)")
         return 1
     services = Services(config, role="triage")
     try:

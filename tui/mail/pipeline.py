@@ -529,7 +529,9 @@ class MailPipeline:
 
     def start(self) -> None:
         if not self.config.imap.enabled:
-            self._publish(ImapStatus("not-configured", "set [imap] host and username"))
+            # Without any config file the status says so (and to run `triage-tui init`).
+            self._publish(ImapStatus("not-configured", "set [imap] host and username"
+                                     if self.config.source else "no config file"))
         else:
             self._threads.append(threading.Thread(target=self._imap_loop, name="imap",
                                                   daemon=True))

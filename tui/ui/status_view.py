@@ -18,7 +18,9 @@ from tui.transcripts.events import AsrPaused
 Level = Literal["ok", "waiting", "problem"]
 Detail = Literal["all", "problems", "causes", "names"]
 
-IMAP_SETUP = "set [imap] in the config file"
+IMAP_SETUP = "run `triage-tui init`"
+# What the IMAP check and the mail pipeline say when no config file exists at all.
+NO_CONFIG_FILE = "no config file"
 SEPARATOR = " │ "
 # The status line takes at most this many rows while it can say less to fit them.
 MAX_LINES = 3
@@ -45,7 +47,7 @@ class ServiceState:
     fix: str = ""
 
     def words(self, detail: Detail = "all") -> Text:
-        """`● IMAP ana@example.org`; `✗ IMAP: not set up — set [imap] in the config file`. Less
+        """`● IMAP ana@example.org`; `✗ IMAP: not set up — run `triage-tui init``. Less
         detail for a crowded line: "problems" drops what working services are doing, "causes"
         also the fixes, "names" all but the names."""
         mark, style = _MARKS[self.level]
@@ -102,12 +104,18 @@ def _imap_not_set_up(detail: str) -> bool:
     return "no IMAP account" in detail or "not-configured" in detail
 
 
+def imap_not_set_up(detail: str) -> ServiceState:
+    """`✗ IMAP: not set up — run `triage-tui init``; "no config file" when there is none."""
+    words = NO_CONFIG_FILE if NO_CONFIG_FILE in detail else "not set up"
+    return ServiceState("IMAP", "problem", words, IMAP_SETUP)
+
+
 def from_check(result: CheckResult) -> ServiceState:
     """A start-up check (the same as `triage-tui doctor`'s)."""
     if result.ok:
         return ServiceState(result.name, "ok", result.detail)
     if result.name == "IMAP" and _imap_not_set_up(result.detail):
-        return ServiceState("IMAP", "problem", "not set up", IMAP_SETUP)
+        return imap_not_set_up(result.detail)
     return ServiceState(result.name, "problem", cause_words(result.name, result.detail),
                         fix_words(result.fix))
 
@@ -122,7 +130,7 @@ def from_started(event: ServiceStarted) -> ServiceState:
 def from_imap(event: ImapStatus) -> ServiceState:
     state, detail = event.state, event.detail
     if state == "not-configured":
-        return ServiceState("IMAP", "problem", "not set up", IMAP_SETUP)
+        return imap_not_set_up(detail)
     if state in ("connected", "idle"):
         return ServiceState("IMAP", "ok", detail)
     if state == "polling":

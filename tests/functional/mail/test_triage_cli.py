@@ -88,6 +88,7 @@ def test_mail_is_kept_while_the_model_is_missing(tmp_path: Path, user_env: dict[
 def test_no_account_is_a_clear_message(user_env: dict[str, str]) -> None:
     result = run_cli(["triage", "--once"], user_env)
     assert result.returncode == 1 and "no IMAP account configured" in result.stderr
+    assert "run `triage-tui init`" in result.stderr
 
 
 def test_triage_once_resumes_a_batch_left_in_flight(
