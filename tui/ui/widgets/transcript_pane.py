@@ -18,12 +18,14 @@ from tui.transcripts.events import (
     FileFailed,
     FileQueued,
     FileWarning,
+    ModelDownload,
     Progress,
     SegmentsRefined,
     SegmentTranscribed,
     StageChanged,
     StepUnavailable,
 )
+from tui.transcripts.model_pull import describe_download
 from tui.transcripts.plain_failures import explain_failure
 from tui.transcripts.records import StoredSegment
 from tui.ui.transcript_view import LogEntry, segment_entry
@@ -144,6 +146,9 @@ class TranscriptPane(Vertical, can_focus=True):
             self.app.notify(f"{name}: {event.message}", severity="warning", timeout=15,
                             markup=False)
             return
+        if isinstance(event, ModelDownload):
+            self._show_download(event)
+            return
         if isinstance(event, FileQueued):
             self._files[digest] = (Path(event.path).name, "queued")
         elif isinstance(event, DuplicateSkipped):
@@ -186,6 +191,22 @@ class TranscriptPane(Vertical, can_focus=True):
             return  # not a transcript event: nothing changed here
         if not isinstance(event, (SegmentTranscribed, SegmentsRefined, Progress)):
             self._render_queue()  # the queue list changes with files, not with lines
+
+    def _show_download(self, event: ModelDownload) -> None:
+        """A model the worker fetches on demand: the download in the status line and the bar
+        (the recording waits for it); when a file is in, the recording's state again."""
+        bar = self.query_one(ProgressBar)
+        if not event.finished:
+            self._status(describe_download(event))
+            if event.percent is not None:
+                bar.update(progress=event.percent)
+            return
+        bar.update(progress=0)
+        if self._current is not None:
+            name, state = self._files.get(self._current, (self._current[:12], ""))
+            self._status(f"{name}: {state} ({describe_download(event)})")
+        else:
+            self._status(describe_download(event))
 
     # -- keys ----------------------------------------------------------------------------
 
