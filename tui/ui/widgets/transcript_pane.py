@@ -199,7 +199,7 @@ class TranscriptPane(Vertical, can_focus=True):
         if not event.finished:
             self._status(describe_download(event))
             if event.percent is not None:
-                bar.update(progress=event.percent)
+                bar.update(progress=int(event.percent))  # as the line says it: 38.9 is 38 %
             return
         bar.update(progress=0)
         if self._current is not None:
