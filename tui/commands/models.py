@@ -54,7 +54,7 @@ class PlainProgress:
     def __call__(self, event: object) -> None:
         if not isinstance(event, ModelDownload):
             return
-        from tui.transcripts.model_pull import describe_download
+        from tui.transcripts.download_words import describe_download
 
         percent = event.percent
         step = (int(percent) // PLAIN_STEP_PERCENT if percent is not None
@@ -117,7 +117,7 @@ def _say(stream: IO[str], result: Any) -> None:
     elif result.status == "present":
         print(f"{target.label}: already on disk ({result.path})", file=stream)
     else:
-        from tui.transcripts.model_pull import human_bytes
+        from tui.transcripts.download_words import human_bytes
 
         print(f"{target.label}: downloaded {human_bytes(result.downloaded_bytes)} "
               f"({result.path})", file=stream)
@@ -161,7 +161,7 @@ def run_list(config: Config, args: argparse.Namespace) -> int:
     from huggingface_hub import scan_cache_dir
 
     from tui.adapters.hub_downloads import hub_cache_dir
-    from tui.transcripts.model_pull import human_bytes
+    from tui.transcripts.download_words import human_bytes
 
     folder = hub_cache_dir(config.whisperx.model_dir)
     repos: list[dict[str, Any]] = []

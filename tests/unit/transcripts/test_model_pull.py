@@ -6,12 +6,12 @@ import errno
 import pickle
 
 from tui.config import WhisperxConfig
+from tui.transcripts.download_words import describe_download
 from tui.transcripts.events import ModelDownload
 from tui.transcripts.model_pull import (
     WHISPER_FILES,
     DownloadTracker,
     PullTarget,
-    describe_download,
     explain_download_error,
     targets_for,
 )

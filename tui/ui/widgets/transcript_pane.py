@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import ProgressBar, Static
 
+from tui.transcripts.download_words import describe_download
 from tui.transcripts.events import (
     BatchSizeReduced,
     DuplicateSkipped,
@@ -25,7 +26,6 @@ from tui.transcripts.events import (
     StageChanged,
     StepUnavailable,
 )
-from tui.transcripts.model_pull import describe_download
 from tui.transcripts.plain_failures import explain_failure
 from tui.transcripts.records import StoredSegment
 from tui.ui.transcript_view import LogEntry, segment_entry
