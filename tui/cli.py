@@ -1,7 +1,9 @@
-"""The `triage-tui` command: the dashboard by default, plus init, plan, modelfile and doctor.
+"""The `triage-tui` command: the dashboard by default, plus init, plan, modelfile, doctor,
+models.
 
 Exit codes: 0 success; 1 the plan does not keep the headroom target, or a doctor check
-failed, or the Modelfile was not written; 2 usage or configuration error.
+failed, or the Modelfile was not written, or a model download failed; 2 usage or
+configuration error.
 """
 
 from __future__ import annotations
@@ -94,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     triage = sub.add_parser("triage", help="fetch and triage mail once, or apply/undo one action")
     add_triage_arguments(triage)
+
+    from tui.commands.models import add_models_arguments
+
+    models = sub.add_parser("models", help="download the transcript models (pull), or list "
+                                           "what is on disk")
+    add_models_arguments(models)
     return parser
 
 
@@ -182,6 +190,12 @@ def _cmd_triage(args: argparse.Namespace, config) -> int:
     return run_triage(config, args)
 
 
+def _cmd_models(args: argparse.Namespace, config) -> int:
+    from tui.commands.models import run_models
+
+    return run_models(config, args)
+
+
 def _cmd_run(args: argparse.Namespace, config) -> int:
     from tui.ui.app import make_app
 
@@ -240,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
 
     handlers = {"run": _cmd_run, "plan": _cmd_plan, "modelfile": _cmd_modelfile,
                 "doctor": _cmd_doctor, "transcribe": _cmd_transcribe, "watch": _cmd_watch,
-                "triage": _cmd_triage}
+                "triage": _cmd_triage, "models": _cmd_models}
     try:
         return handlers[command](args, config)
     except (ModelShapeUnavailable, PlanError, UnknownWhisperModel) as error:

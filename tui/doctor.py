@@ -198,8 +198,9 @@ def check_whisper_model(config: Config) -> CheckResult:
     found = locate_whisper_model(name, config.whisperx.model_dir)
     if found is None:
         return CheckResult("WhisperX model", False, f"{name!r} is not on disk",
-                           f"download it once: huggingface-cli download {hub_repo_for(name)} "
-                           "(or set [whisperx] model_dir to a CTranslate2 model)")
+                           f"triage-tui models pull {name} (it downloads "
+                           f"{hub_repo_for(name)} with progress), or set [whisperx] model_dir "
+                           "to a CTranslate2 model")
     return CheckResult("WhisperX model", True, f"{name} at {found}")
 
 

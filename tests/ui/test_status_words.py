@@ -138,7 +138,8 @@ async def test_a_failed_recording_says_why_in_words_and_what_to_do() -> None:
         status = " ".join(str(app.query_one("#transcript-status").render()).split())
         assert status == (
             "standup.m4a: failed: large-v3 is not on disk and the model hub is unreachable: "
-            "let this machine reach the model hub once, or set [whisperx] model to a local "
+            "let this machine reach the model hub once and run `triage-tui models pull "
+            "large-v3` (it shows the download), or set [whisperx] model to a local "
             "CTranslate2 folder (then x retries it)")
         assert "LocalEntryNotFoundError" not in screen and "Error" not in screen
         assert "large-v3 is not on disk" in " ".join(screen.split())

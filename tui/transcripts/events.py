@@ -168,9 +168,32 @@ class WorkerMemory:
     device: str
 
 
+@dataclass(frozen=True)
+class ModelDownload:
+    """A model file coming from the model hub, so far: `done_bytes` of `total_bytes` (0 when
+    the server did not say). Sent while the worker (or `triage-tui models pull`) downloads a
+    model that was not on disk; the last one of a file has `done_bytes == total_bytes`."""
+
+    model: str  # what the user configured: "large-v3", a repo id, "alignment (en)"
+    file: str  # the file within the model: "model.bin"
+    done_bytes: int
+    total_bytes: int = 0
+
+    @property
+    def percent(self) -> float | None:
+        if self.total_bytes <= 0:
+            return None
+        return min(100.0, 100.0 * self.done_bytes / self.total_bytes)
+
+    @property
+    def finished(self) -> bool:
+        return self.total_bytes > 0 and self.done_bytes >= self.total_bytes
+
+
 TranscriptEvent = (FileQueued | DuplicateSkipped | StageChanged | Progress | SegmentTranscribed
                    | SegmentsRefined | StepUnavailable | BatchSizeReduced | FileDone | FileFailed
-                   | FileWarning | FileSuperseded | AsrPaused | AsrResumed | WorkerMemory)
+                   | FileWarning | FileSuperseded | AsrPaused | AsrResumed | WorkerMemory
+                   | ModelDownload)
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,8 @@ def missing_model_reason(model: str, model_dir: str | None) -> str | None:
     places.append(f"{_hub_cache(model_dir)} ({repo})")
     return (f"Whisper model not found: {model!r} is not on disk (looked in "
             f"{', '.join(places)}) and HF_HUB_OFFLINE=1 forbids downloading it; fix: "
-            f"download it once with network access (huggingface-cli download {repo}), "
+            f"download it once with network access (triage-tui models pull {model}, which "
+            f"fetches {repo}), "
             f"{_FIX_DIRECTORY}")
 
 

@@ -57,7 +57,9 @@ def _model_not_found(reason: str, model: str) -> PlainFailure:
 
 def _hub_unreachable(reason: str, model: str) -> PlainFailure:
     return PlainFailure(f"{model} is not on disk and the model hub is unreachable",
-                        f"let this machine reach the model hub once, {_LOCAL_FOLDER}")
+                        "let this machine reach the model hub once and run "
+                        f"`triage-tui models pull {model}` (it shows the download), "
+                        f"{_LOCAL_FOLDER}")
 
 
 def _no_such_model(reason: str, model: str) -> PlainFailure:
@@ -68,7 +70,8 @@ def _no_such_model(reason: str, model: str) -> PlainFailure:
 
 def _needs_token(reason: str, model: str) -> PlainFailure:
     return PlainFailure(f"the model hub refused to hand out {model} without a token",
-                        f"set HF_TOKEN (a Hugging Face access token), {_LOCAL_FOLDER}")
+                        "set HF_TOKEN (a Hugging Face access token) and run "
+                        f"`triage-tui models pull {model}`, {_LOCAL_FOLDER}")
 
 
 def _out_of_memory(reason: str, model: str) -> PlainFailure:

@@ -26,7 +26,8 @@ def test_doctor_with_nothing_available(tmp_path: Path, user_env: dict[str, str])
     assert "[FAIL] IMAP            no IMAP account configured" in lines
     assert "[ok  ] Drop folder" in lines
     assert "[FAIL] WhisperX model  'large-v3' is not on disk" in lines
-    assert "huggingface-cli download Systran/faster-whisper-large-v3" in lines
+    assert "fix: triage-tui models pull large-v3 (it downloads Systran/faster-whisper-large-v3" \
+        in lines
 
 
 def services_config(path: Path, *, dovecot: DovecotServer, ollama: FakeOllamaServer,

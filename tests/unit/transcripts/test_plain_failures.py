@@ -23,11 +23,13 @@ def test_a_model_the_hub_cannot_deliver_says_so_and_what_to_run() -> None:
         plain = explain_failure(reason, "error", model="large-v3")
         assert plain == PlainFailure(
             "large-v3 is not on disk and the model hub is unreachable",
-            "let this machine reach the model hub once, or set [whisperx] model to a local "
+            "let this machine reach the model hub once and run `triage-tui models pull "
+            "large-v3` (it shows the download), or set [whisperx] model to a local "
             "CTranslate2 folder")
         assert plain.sentence == (
             "large-v3 is not on disk and the model hub is unreachable: let this machine reach "
-            "the model hub once, or set [whisperx] model to a local CTranslate2 folder")
+            "the model hub once and run `triage-tui models pull large-v3` (it shows the "
+            "download), or set [whisperx] model to a local CTranslate2 folder")
 
 
 @pytest.mark.parametrize(("reason", "kind", "cause", "fix_has"), [

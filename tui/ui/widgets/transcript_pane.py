@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import ProgressBar, Static
 
+from tui.transcripts.download_words import describe_download
 from tui.transcripts.events import (
     BatchSizeReduced,
     DuplicateSkipped,
@@ -18,6 +19,7 @@ from tui.transcripts.events import (
     FileFailed,
     FileQueued,
     FileWarning,
+    ModelDownload,
     Progress,
     SegmentsRefined,
     SegmentTranscribed,
@@ -144,6 +146,9 @@ class TranscriptPane(Vertical, can_focus=True):
             self.app.notify(f"{name}: {event.message}", severity="warning", timeout=15,
                             markup=False)
             return
+        if isinstance(event, ModelDownload):
+            self._show_download(event)
+            return
         if isinstance(event, FileQueued):
             self._files[digest] = (Path(event.path).name, "queued")
         elif isinstance(event, DuplicateSkipped):
@@ -186,6 +191,22 @@ class TranscriptPane(Vertical, can_focus=True):
             return  # not a transcript event: nothing changed here
         if not isinstance(event, (SegmentTranscribed, SegmentsRefined, Progress)):
             self._render_queue()  # the queue list changes with files, not with lines
+
+    def _show_download(self, event: ModelDownload) -> None:
+        """A model the worker fetches on demand: the download in the status line and the bar
+        (the recording waits for it); when a file is in, the recording's state again."""
+        bar = self.query_one(ProgressBar)
+        if not event.finished:
+            self._status(describe_download(event))
+            if event.percent is not None:
+                bar.update(progress=int(event.percent))  # as the line says it: 38.9 is 38 %
+            return
+        bar.update(progress=0)
+        if self._current is not None:
+            name, state = self._files.get(self._current, (self._current[:12], ""))
+            self._status(f"{name}: {state} ({describe_download(event)})")
+        else:
+            self._status(describe_download(event))
 
     # -- keys ----------------------------------------------------------------------------
 
