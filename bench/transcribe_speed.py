@@ -1,12 +1,17 @@
 """Transcription speed: `triage-tui transcribe` against the `whisperx` CLI on the same files
-with the same model and options, one file and a drop of ten.
+with the same model and options: one file, and a drop of several.
 
-The app keeps the model resident across files; the CLI loads it once per invocation, so a drop
-of ten files is ten CLI runs (as a watch script calling the CLI per file would do). Both are
-timed as whole commands, start-up included, each in a fresh process, in this order: CLI on one
-file, app on one file, CLI ten times, app once on the ten. The ten files are rotations of one
-recording (cut at a quiet frame), so their bytes differ and the app's content hashing skips
-none; both tools get the same ten files.
+The fair anchor is what a user who knows whisperx runs: **one CLI call given all the files**
+(it loads the model once and transcribes them in turn). The old anchor stays as its own row
+— the CLI once per file, as a watch script calling it for each file that lands would do.
+Every run is a whole command in a fresh process, start-up included, in this order: CLI on
+one file, app on one file, CLI on the drop in one call, app on the drop, then (unless
+`--no-per-file`) the CLI once per file. The drop's files are rotations of one recording (cut
+at a quiet frame) so their bytes differ and the app's content hashing skips none; with
+`--repeat A-B` file i holds A..B rotated copies back to back (longer recordings). The app
+runs with `--profile`: its seconds per stage are printed under the table. `--latency` also
+measures drop -> first segment with the models resident (the pipeline in this process with
+its real worker, a warm-up file first).
 
 CPU, the real tiny.en (what `bench/README.md` shows for a 2-core machine):
     .venv/bin/python bench/transcribe_speed.py
@@ -56,6 +61,7 @@ import time
 import wave
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -101,9 +107,11 @@ def audio_seconds(path: Path) -> float:
         return stream.getnframes() / stream.getframerate()
 
 
-def rotated_copies(source: Path, count: int, root: Path) -> list[Path]:
+def rotated_copies(source: Path, count: int, root: Path,
+                   repeat: tuple[int, int] = (1, 1)) -> list[Path]:
     """`count` WAVs of `source` rotated by i/count of its length, each cut at the quietest
-    10 ms frame within half a second of that point: same audio length, distinct bytes."""
+    10 ms frame within half a second of that point: distinct bytes. File i holds
+    `repeat[0] + i % (repeat[1] - repeat[0] + 1)` such rotations back to back."""
     import numpy as np
 
     with wave.open(str(source), "rb") as stream:
@@ -118,9 +126,11 @@ def rotated_copies(source: Path, count: int, root: Path) -> list[Path]:
         low, high = max(0, target - 50), min(len(energy), target + 51)
         cut = (low + int(np.argmin(energy[low:high]))) * frame if index else 0
         path = root / f"meeting-{index:02d}.wav"
+        rotated = np.concatenate([samples[cut:], samples[:cut]])
+        copies = repeat[0] + index % (repeat[1] - repeat[0] + 1)
         with wave.open(str(path), "wb") as out:
             out.setparams(params)
-            out.writeframes(np.concatenate([samples[cut:], samples[:cut]]).tobytes())
+            out.writeframes(np.tile(rotated, copies).tobytes())
         files.append(path)
     return files
 
@@ -212,11 +222,11 @@ def segments_in(folder: Path) -> int:
 
 
 def print_table(rows: list[Row]) -> None:
-    print(f"{'run':<10} {'audio s':>8} {'whisperx CLI s':>15} {'triage-tui s':>13} "
+    print(f"{'run':<27} {'audio s':>8} {'whisperx CLI s':>15} {'triage-tui s':>13} "
           f"{'CLI RTF':>8} {'app RTF':>8} {'CLI/app':>8}")
-    print("-" * 76)
+    print("-" * 93)
     for row in rows:
-        print(f"{row.run:<10} {row.audio_s:>8.1f} {row.cli_s:>15.2f} {row.app_s:>13.2f} "
+        print(f"{row.run:<27} {row.audio_s:>8.1f} {row.cli_s:>15.2f} {row.app_s:>13.2f} "
               f"{row.cli_s / row.audio_s:>8.3f} {row.app_s / row.audio_s:>8.3f} "
               f"{row.ratio:>8.2f}")
 
@@ -234,6 +244,93 @@ def merge(paths: list[Path]) -> int:
     print()
     print_table(rows)
     return 0
+
+
+def compare_outputs(root: Path, pairs: list[tuple[str, str]]) -> list[str]:
+    """Per file: the app's JSON against the CLI's — the same text, the largest timestamp
+    difference, and whether the bytes are identical."""
+    lines = []
+    for cli_dir, app_dir in pairs:
+        if not (root / cli_dir).is_dir() or not (root / app_dir).is_dir():
+            continue
+        identical = texts_same = 0
+        worst = 0.0
+        names = sorted(path.name for path in (root / cli_dir).glob("*.json"))
+        for name in names:
+            theirs, ours = root / cli_dir / name, root / app_dir / name
+            if theirs.read_bytes() == ours.read_bytes():
+                identical += 1
+            a, b = json.loads(theirs.read_text()), json.loads(ours.read_text())
+            if [s["text"] for s in a["segments"]] == [s["text"] for s in b["segments"]]:
+                texts_same += 1
+            for x, y in zip(a["segments"], b["segments"], strict=False):
+                worst = max(worst, abs(x["start"] - y["start"]), abs(x["end"] - y["end"]))
+        lines.append(f"outputs {app_dir} vs {cli_dir}: {len(names)} files, {texts_same} same "
+                     f"text, {identical} byte-identical, largest timestamp difference "
+                     f"{worst * 1000:.0f} ms")
+    return lines
+
+
+def profile_lines(profile: dict[str, Any]) -> str:
+    from tui.transcripts.profile import profile_table
+
+    totals = {stage: (entry["seconds"], entry["calls"])
+              for stage, entry in profile["stages"].items()}
+    return profile_table(totals, profile["wall_seconds"])
+
+
+def first_segment_latency(files: list[Path], model: str, args: argparse.Namespace,
+                          compute_type: str, batch_size: int, threads: int | None,
+                          env: dict[str, str], app_root: Path, root: Path) -> list[float]:
+    """Seconds from handing a file to the running pipeline (models loaded by a warm-up file)
+    to its first segment event, for three files one after another. The watcher's own wait
+    for a file to stop changing comes on top (`[watch] stable_seconds`)."""
+    import threading
+
+    os.environ.update({key: value for key, value in env.items()
+                       if key in ("HF_HUB_OFFLINE", "PYANNOTE_METRICS_ENABLED", "PATH",
+                                  "LD_LIBRARY_PATH")})
+    sys.path.insert(0, str(app_root))
+    from tui.transcripts.events import SegmentTranscribed
+    from tui.transcripts.options import TranscribeOptions
+    from tui.transcripts.pipeline import TranscriptPipeline
+    from tui.transcripts.store import TranscriptStore
+
+    options = TranscribeOptions(model=model, device=args.device, compute_type=compute_type,
+                                batch_size=batch_size, language="en", align=False,
+                                diarize=False, threads=threads or 0,
+                                output_formats=("json",))
+    pipeline = TranscriptPipeline(TranscriptStore(root / "latency.db"), options,
+                                  root / "latency-out")
+    first: dict[str, float] = {}
+    seen = threading.Event()
+
+    def on_event(event: object) -> None:
+        if isinstance(event, SegmentTranscribed) and event.content_hash not in first:
+            first[event.content_hash] = time.monotonic()
+            seen.set()
+
+    pipeline.subscribe(on_event)
+    pipeline.start()
+    latencies = []
+    try:
+        for index, path in enumerate(files[:4]):
+            seen.clear()
+            handed = time.monotonic()
+            queued = pipeline.add_file(path)
+            if not seen.wait(600):
+                raise SystemExit(f"no segment for {path} within 600 s")
+            if index:  # the first one loads the models
+                latencies.append(first[queued.content_hash] - handed)
+            pipeline.wait_idle(600)
+    finally:
+        pipeline.stop()
+    return latencies
+
+
+def latency_line(latencies: list[float]) -> str:
+    return ", ".join(f"{value:.2f} s" for value in latencies) + \
+        f" (median {sorted(latencies)[len(latencies) // 2]:.2f} s)"
 
 
 def main() -> int:
@@ -259,6 +356,13 @@ def main() -> int:
                              "make_gpu_bundle.py puts a committed copy in gpucarry/app")
     parser.add_argument("--only", choices=["one", "many", "both"], default="both",
                         help="time one file, the drop of --files, or both (default)")
+    parser.add_argument("--repeat", default="1", metavar="A-B",
+                        help="file i holds A + i %% (B-A+1) rotations back to back "
+                             "(default 1: one recording per file)")
+    parser.add_argument("--per-file", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time the CLI once per file (the old anchor row)")
+    parser.add_argument("--latency", action="store_true",
+                        help="also measure drop -> first segment with the models resident")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
                         help="print one table from earlier --json results and exit")
@@ -319,8 +423,10 @@ def main() -> int:
             from tests.services.speech import two_speaker_dialogue
 
             source = two_speaker_dialogue(root / "dialogue.wav", LINES).path
-        files = rotated_copies(source, args.files, root)
-        seconds = audio_seconds(source)
+        low, _, high = args.repeat.partition("-")
+        repeat = (int(low), int(high or low))
+        files = rotated_copies(source, args.files, root, repeat)
+        seconds = [audio_seconds(path) for path in files]
         print(f"device: {versions['card']}; {args.device}, {compute_type}, batch {batch_size}"
               f"{f', {threads} threads' if threads else ''}; no alignment or diarization")
         print("versions: " + ", ".join(f"{name} {versions[name]}" for name in
@@ -329,7 +435,9 @@ def main() -> int:
                                         "huggingface_hub", "tokenizers", "torchaudio")))
         for note in notes:
             print(note)
-        print(f"audio: {source.name}, {seconds:.1f} s, 16 kHz mono; {len(files)} rotated copies")
+        print(f"audio: {len(files)} rotations of {source.name} "
+              f"({audio_seconds(source):.1f} s, 16 kHz mono), {repeat[0]}-{repeat[1]} per "
+              f"file: {min(seconds):.1f}-{max(seconds):.1f} s each, {sum(seconds):.0f} s in all")
         print(f"flags (both): {' '.join(flags)}; app adds --no-diarize"
               f"{'; one untimed CLI warm-up run first' if warmup else ''}", flush=True)
 
@@ -338,20 +446,28 @@ def main() -> int:
         ours = [python, "-m", "tui", "transcribe", "--no-diarize"]
         app_log = root / "state" / "triage-tui" / "triage-tui.log"
 
-        def cli(paths: list[Path], out: str) -> float:
+        def cli(paths: list[Path], out: str, *, per_file: bool = False) -> float:
+            calls = [[path] for path in paths] if per_file else [paths]
             total = 0.0
-            for path in paths:
-                elapsed = run([*whisperx_cli, str(path), "--model", model, *flags,
+            for call in calls:
+                elapsed = run([*whisperx_cli, *map(str, call), "--model", model, *flags,
                                "-o", str(root / out)], env)
-                if len(paths) > 1:
-                    print(f"    {path.name}: {elapsed:.2f} s", flush=True)
+                if per_file:
+                    print(f"    {call[0].name}: {elapsed:.2f} s", flush=True)
                 total += elapsed
-            print(f"  whisperx CLI, {len(paths)} file(s) ({out}): {total:.2f} s", flush=True)
+            how = f"{len(paths)} calls" if per_file else "one call"
+            print(f"  whisperx CLI, {len(paths)} file(s), {how} ({out}): {total:.2f} s",
+                  flush=True)
             return total
 
+        profiles: dict[str, dict[str, Any]] = {}
+
         def app(paths: list[Path], out: str) -> float:
+            profile = root / f"profile-{out}.json"
             elapsed = run([*ours, *map(str, paths), "--model", model, *flags,
-                           "-o", str(root / out)], env, app_log, cwd=app_root)
+                           "-o", str(root / out), "--profile", str(profile)], env, app_log,
+                          cwd=app_root)
+            profiles[out] = json.loads(profile.read_text())
             print(f"  triage-tui, {len(paths)} file(s) ({out}): {elapsed:.2f} s", flush=True)
             return elapsed
 
@@ -360,28 +476,46 @@ def main() -> int:
         rows: list[Row] = []
         outputs: list[str] = []
         if args.only in ("one", "both"):
-            rows.append(Row("1 file", 1, seconds, cli(files[:1], "cli1"),
+            rows.append(Row("1 file", 1, seconds[0], cli(files[:1], "cli1"),
                             app(files[:1], "app1")))
             outputs += ["cli1", "app1"]
         if args.only in ("many", "both"):
-            many_cli = cli(files, "cli10")
-            many_app = app(files, "app10")
-            rows.append(Row(f"{len(files)} files", len(files), seconds * len(files), many_cli,
-                            many_app))
-            outputs += ["cli10", "app10"]
+            many_cli = cli(files, "cliN")
+            many_app = app(files, "appN")
+            total_audio = sum(seconds)
+            rows.append(Row(f"{len(files)} files, one CLI call", len(files), total_audio,
+                            many_cli, many_app))
+            outputs += ["cliN", "appN"]
+            if args.per_file:
+                rows.append(Row(f"{len(files)} files, CLI per file", len(files), total_audio,
+                                cli(files, "cliNx", per_file=True), many_app))
+                outputs.append("cliNx")
         segments = {name: segments_in(root / name) for name in outputs}
+        differences = compare_outputs(root, [("cli1", "app1"), ("cliN", "appN")])
+        latency = (first_segment_latency(files, model, args, compute_type, batch_size,
+                                         threads, env, app_root, root)
+                   if args.latency else None)
 
     print("segments written: " + ", ".join(f"{name} {count}" for name, count in
                                            segments.items()))
+    for line in differences:
+        print(line)
     print()
     print_table(rows)
+    for name, profile in profiles.items():
+        print(f"\napp ({name}) seconds per stage, summed over files and threads "
+              "(stages overlap: shares can add up past 100 %):")
+        print(profile_lines(profile))
+    if latency is not None:
+        print(f"\ndrop -> first segment, models resident: {latency_line(latency)}")
     print(f"\ntotal {time.monotonic() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps({"versions": versions, "notes": notes,
                                          "flags": flags, "warmup": warmup,
                                          "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC",
                                                                    time.gmtime()),
-                                         "segments": segments,
+                                         "segments": segments, "profiles": profiles,
+                                         "latency_s": latency, "differences": differences,
                                          "rows": [asdict(row) for row in rows]}, indent=2))
     return 0
 

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,9 @@ def add_transcribe_arguments(parser: argparse.ArgumentParser) -> None:
                              "not answer before giving up with exit code 75 (default "
                              f"{REMOTE_WAIT_SECONDS:.0f}; 0: one try)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument("--profile", nargs="?", const="-", type=str, metavar="JSON",
+                        help="print seconds per stage (decode, VAD, ASR, …) to stderr at the "
+                             "end; with a path, also write them there as JSON")
 
 
 def options_from_args(config: Config, args: argparse.Namespace) -> TranscribeOptions:
@@ -122,6 +126,21 @@ def _export_token(options: TranscribeOptions, token: str | None) -> None:
         os.environ[options.hf_token_env] = token
 
 
+def _report_profile(pipeline: Any, wall_seconds: float, target: str, console: Any) -> None:
+    from tui.transcripts.profile import StageClock, profile_table
+
+    clock = StageClock()
+    clock.merge(pipeline.clock.snapshot())
+    clock.merge(pipeline.worker_profile)
+    totals = clock.snapshot()
+    console.print(profile_table(totals, wall_seconds), markup=False, highlight=False)
+    if target != "-":
+        Path(target).write_text(json.dumps({
+            "wall_seconds": wall_seconds,
+            "stages": {stage: {"seconds": seconds, "calls": calls}
+                       for stage, (seconds, calls) in totals.items()}}, indent=2))
+
+
 def run_transcribe(config: Config, args: argparse.Namespace) -> int:
     """Transcribe the files once; 0 when all are done, 1 when any failed, 2 for usage.
 
@@ -143,6 +162,7 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
     from tui.transcripts.model_check import missing_model_reason
     from tui.transcripts.records import FileState
 
+    started = time.monotonic()
     options = options_from_args(config, args)
     _export_token(options, args.hf_token)
     output_dir = (args.output_dir or config.paths.output_dir).expanduser()
@@ -214,6 +234,8 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
                 outcomes = pipeline.drain(wait_for_server=max(0.0, args.remote_wait))
             finally:
                 pipeline.stop()  # the worker goes; the store stays open for the report
+        if args.profile:
+            _report_profile(pipeline, time.monotonic() - started, args.profile, console)
         for outcome in outcomes:
             record = store.get(outcome.content_hash)
             entry: dict[str, Any] = {"file": paths_by_hash.get(outcome.content_hash),

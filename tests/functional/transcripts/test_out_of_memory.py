@@ -31,17 +31,23 @@ class TightCardWorker(WorkerProcess):
         self.fits = fits
         self.tries: list[tuple[str, int]] = []
         self.stops = 0
+        self.answers: list[object] = []
 
     def stop(self) -> None:
         self.stops += 1
         super().stop()
 
-    def transcribe(self, content_hash: str, path: str,
-                   on_event: Callable[[object], None]) -> FileDone | FileFailed:
+    def submit(self, content_hash: str, path: str) -> None:
         self.tries.append((self.options.compute_type, self.options.batch_size))
         if self.fits(self.options):
-            return super().transcribe(content_hash, path, on_event)  # type: ignore[return-value]
-        return FileFailed(content_hash, CT2_OOM, kind="oom")
+            super().submit(content_hash, path)
+        else:
+            self.answers.append(FileFailed(content_hash, CT2_OOM, kind="oom"))
+
+    def next_event(self, timeout: float = 0.2) -> object | None:
+        if self.answers:
+            return self.answers.pop(0)
+        return super().next_event(timeout)
 
 
 def gpu_like(cpu_options: TranscribeOptions) -> TranscribeOptions:

@@ -6,7 +6,8 @@ Three threads around one resident `WhisperxSession`:
   staying `lookahead` chunks ahead (decoded audio is held until a file is finished, so the
   look-ahead bounds memory);
 - **the ASR loop** (the caller's thread) takes the oldest waiting chunks of any files into
-  one batch of `batch_size` (`CrossFileBatcher`) and routes each text back to its file;
+  one batch of `batch_size` (`CrossFileBatcher`), waiting for a full batch only while more
+  files are being prepared, and routes each text back to its file;
 - **finish** builds each complete file's result, aligns and diarizes it and sends FileDone,
   while the next batch is transcribed.
 
@@ -40,7 +41,7 @@ class CrossFileScheduler:
         self.batch_size = max(1, batch_size)
         # Enough prepared chunks for the next two batches: the ASR loop never waits for a
         # decode while a file is waiting, and a long file is not decoded far ahead.
-        self.lookahead_chunks = lookahead_chunks or 2 * self.batch_size
+        self.lookahead_chunks = max(lookahead_chunks or 2 * self.batch_size, self.batch_size)
         self._batcher = CrossFileBatcher()
         self._submitted: deque[tuple[str, str]] = deque()
         self._preparing = False
@@ -99,12 +100,20 @@ class CrossFileScheduler:
 
     def _next_batch(self) -> list[BatchItem] | None:
         """The next batch, waiting for prepared chunks; None when stopping."""
+        def ready() -> bool:
+            # A full batch, or all there is: while more files are being prepared, a batch
+            # waits for them (a drop of ten voice notes runs three batches of four, not a
+            # batch of one first); a file dropped on its own starts at once.
+            waiting = self._batcher.waiting_chunks
+            more_coming = self._preparing or bool(self._submitted)
+            return self._stopping or waiting >= self.batch_size or (
+                waiting > 0 and not more_coming)
+
         with self._changed:
-            if not self._batcher.waiting_chunks and (self._preparing or self._submitted):
+            if not ready() and (self._preparing or self._submitted):
                 with self.session.clock.timed("worker wait"):
-                    self._changed.wait_for(
-                        lambda: self._stopping or self._batcher.waiting_chunks > 0)
-            self._changed.wait_for(lambda: self._stopping or self._batcher.waiting_chunks > 0)
+                    self._changed.wait_for(ready)
+            self._changed.wait_for(ready)
             if self._stopping:
                 return None
             batch = self._batcher.next_batch(self.batch_size)

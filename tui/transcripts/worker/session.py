@@ -37,6 +37,7 @@ from tui.transcripts.profile import StageClock
 from tui.transcripts.records import FileState, StoredSegment
 from tui.transcripts.worker import remote_asr
 from tui.transcripts.worker.batcher import BatchItem, ChunkResult, CrossFileBatcher, PreparedFile
+from tui.transcripts.worker.download_progress import downloads_reported
 from tui.transcripts.worker.out_of_memory import is_out_of_memory, shrink_diarization_batches
 from tui.transcripts.worker.remote_asr import RemoteRefused, RemoteServerUnavailable
 from tui.transcripts.worker.segments import json_safe, to_stored_segment
@@ -109,21 +110,22 @@ class WhisperxSession:
             options = self.options
             # Before faster-whisper takes a path it cannot open for a hub repo id.
             check_model(options.model, options.model_dir)
-            self._asr = whisperx.load_model(
-                options.model,
-                device=self.device,
-                # The process is pinned to its card (process_main), which CUDA then calls 0.
-                device_index=0,
-                compute_type=self.compute_type,
-                download_root=options.model_dir,
-                language=options.effective_language,
-                asr_options=options.asr_options(),
-                vad_method=options.vad_method,
-                vad_options={"chunk_size": options.chunk_size, "vad_onset": options.vad_onset,
-                             "vad_offset": options.vad_offset},
-                task=options.task,
-                threads=self.cpu_threads,
-            )
+            with downloads_reported(self.emit, options.model):
+                self._asr = whisperx.load_model(
+                    options.model,
+                    device=self.device,
+                    # The process is pinned to its card (process_main), which CUDA then calls 0.
+                    device_index=0,
+                    compute_type=self.compute_type,
+                    download_root=options.model_dir,
+                    language=options.effective_language,
+                    asr_options=options.asr_options(),
+                    vad_method=options.vad_method,
+                    vad_options={"chunk_size": options.chunk_size, "vad_onset": options.vad_onset,
+                                 "vad_offset": options.vad_offset},
+                    task=options.task,
+                    threads=self.cpu_threads,
+                )
             if options.threads > 0:
                 import torch
 
@@ -142,9 +144,10 @@ class WhisperxSession:
         import whisperx
 
         try:
-            loaded = whisperx.load_align_model(language, self.device,
-                                               model_name=self.options.align_model,
-                                               model_dir=self.options.model_dir)
+            with downloads_reported(self.emit, f"alignment ({language})"):
+                loaded = whisperx.load_align_model(language, self.device,
+                                                   model_name=self.options.align_model,
+                                                   model_dir=self.options.model_dir)
         except Exception as error:  # offline hub, unknown language, broken weights
             log.warning("alignment model for %s unavailable: %s", language, error)
             self._say_unavailable_once(
@@ -165,9 +168,10 @@ class WhisperxSession:
 
             token = os.environ.get(self.options.hf_token_env) or None
             try:
-                self._diarize = DiarizationPipeline(model_name=self.options.diarize_model,
-                                                    token=token, device=self.device,
-                                                    cache_dir=self.options.model_dir)
+                with downloads_reported(self.emit, self.options.diarize_model):
+                    self._diarize = DiarizationPipeline(
+                        model_name=self.options.diarize_model, token=token,
+                        device=self.device, cache_dir=self.options.model_dir)
             except Exception as error:  # gated (401/403), offline, or missing token
                 log.warning("diarization model unavailable: %s", type(error).__name__)
                 fix = ("accept the model's conditions on Hugging Face and export "
