@@ -1,7 +1,9 @@
-"""The `triage-tui` command: the dashboard by default, plus plan, modelfile and doctor.
+"""The `triage-tui` command: the dashboard by default, plus plan, modelfile, doctor and the
+headless commands (transcribe, watch, triage, search).
 
 Exit codes: 0 success; 1 the plan does not keep the headroom target, or a doctor check
-failed, or the Modelfile was not written; 2 usage or configuration error.
+failed, or the Modelfile was not written, or a search found nothing; 2 usage or
+configuration error.
 """
 
 from __future__ import annotations
@@ -86,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     triage = sub.add_parser("triage", help="fetch and triage mail once, or apply/undo one action")
     add_triage_arguments(triage)
+
+    from tui.commands.search import add_search_arguments
+
+    search = sub.add_parser("search", help="find words in stored transcripts and mail")
+    add_search_arguments(search)
     return parser
 
 
@@ -200,6 +207,12 @@ def _cmd_triage(args: argparse.Namespace, config) -> int:
     return run_triage(config, args)
 
 
+def _cmd_search(args: argparse.Namespace, config) -> int:
+    from tui.commands.search import run_search
+
+    return run_search(config, args)
+
+
 def _cmd_run(args: argparse.Namespace, config) -> int:
     from tui.ui.app import make_app
 
@@ -252,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
 
     handlers = {"run": _cmd_run, "plan": _cmd_plan, "modelfile": _cmd_modelfile,
                 "doctor": _cmd_doctor, "transcribe": _cmd_transcribe, "watch": _cmd_watch,
-                "triage": _cmd_triage}
+                "triage": _cmd_triage, "search": _cmd_search}
     try:
         return handlers[command](args, config)
     except (ModelShapeUnavailable, PlanError, UnknownWhisperModel) as error:
