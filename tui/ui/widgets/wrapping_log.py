@@ -57,8 +57,10 @@ class WrappingLog(ScrollView, can_focus=True):
         if not self.wrap_width or not self._starts:
             self._pending_entry = index
             return
-        self.scroll_to(y=self._starts[max(0, min(index, len(self._starts) - 1))],
-                       animate=False, immediate=True)
+        # Set, not scrolled to: before the first layout has shown the scrollbar, scroll_to
+        # finds nothing to scroll (the offset is still kept within the lines).
+        line = self._starts[max(0, min(index, len(self._starts) - 1))]
+        self.scroll_target_y = self.scroll_y = min(line, self.max_scroll_y)
 
     def clear(self) -> None:
         self.replace([], follow=False)
@@ -107,14 +109,14 @@ class WrappingLog(ScrollView, can_focus=True):
         if width <= 0 or width == self.wrap_width:
             return
         top_entry = self._entry_at(round(self.scroll_y))
-        if self._pending_entry is not None:
-            top_entry, self._pending_entry, following = self._pending_entry, None, False
-        else:
-            following = self.wrap_width == 0 or self.is_vertical_scroll_end
+        following = self.wrap_width == 0 or self.is_vertical_scroll_end
+        pending, self._pending_entry = self._pending_entry, None
         self.wrap_width = width
         self._rewrap()
-        self._update_size(following)
-        if not following and self._starts:
+        self._update_size(following and pending is None)
+        if pending is not None:
+            self.scroll_to_entry(pending)
+        elif not following and self._starts:
             # The reader keeps their place: the entry at the top stays at the top.
             top_entry = max(0, min(top_entry, len(self._starts) - 1))
             self.scroll_to(y=self._starts[top_entry], animate=False, immediate=True)
