@@ -1,9 +1,9 @@
 """The `triage-tui` command: the dashboard by default, plus init, plan, modelfile, doctor,
-models.
+models and the headless commands (transcribe, watch, triage, search).
 
 Exit codes: 0 success; 1 the plan does not keep the headroom target, or a doctor check
-failed, or the Modelfile was not written, or a model download failed; 2 usage or
-configuration error.
+failed, or the Modelfile was not written, or a model download failed, or a search found
+nothing; 2 usage or configuration error.
 """
 
 from __future__ import annotations
@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="download the transcript models (pull), or list "
                                            "what is on disk")
     add_models_arguments(models)
+
+    from tui.commands.search import add_search_arguments
+
+    search = sub.add_parser("search", help="find words in stored transcripts and mail")
+    add_search_arguments(search)
     return parser
 
 
@@ -196,6 +201,12 @@ def _cmd_models(args: argparse.Namespace, config) -> int:
     return run_models(config, args)
 
 
+def _cmd_search(args: argparse.Namespace, config) -> int:
+    from tui.commands.search import run_search
+
+    return run_search(config, args)
+
+
 def _cmd_run(args: argparse.Namespace, config) -> int:
     from tui.ui.app import make_app
 
@@ -254,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
 
     handlers = {"run": _cmd_run, "plan": _cmd_plan, "modelfile": _cmd_modelfile,
                 "doctor": _cmd_doctor, "transcribe": _cmd_transcribe, "watch": _cmd_watch,
-                "triage": _cmd_triage, "models": _cmd_models}
+                "triage": _cmd_triage, "models": _cmd_models, "search": _cmd_search}
     try:
         return handlers[command](args, config)
     except (ModelShapeUnavailable, PlanError, UnknownWhisperModel) as error:

@@ -183,9 +183,11 @@ async def test_keyboard_search_and_navigation(dashboard_config: Config,
         assert pane.table.cursor_row == 2
         await pilot.press("g")
         assert pane.table.cursor_row == 0
+        # The search index answers in a worker: Enter takes the first hit when it comes.
         await pilot.press("slash", *"sign-in", "enter")
-        selected = pane.rows[pane.selected_key]  # type: ignore[index]
-        assert "sign-in" in selected.message.subject.lower()
+        selected = await until(pilot, lambda: pane.selected_key is not None and
+                               "sign-in" in pane.rows[pane.selected_key].message.subject.lower()
+                               and pane.rows[pane.selected_key])
         await pilot.press("k", "j")
         assert pane.selected_key == selected.message.key
         # Space marks several; one key acts on all of them.

@@ -17,6 +17,8 @@ from typing import Any
 
 from tui.adapters.sqlite_store import SqliteStore
 from tui.mail.records import AppliedAction, MailState, StoredMessage, StoredVerdict
+from tui.search.index import ROWID_SPAN, IndexSource, install_source
+from tui.search.records import MAIL
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sync_state (
@@ -76,6 +78,49 @@ _ADDED_COLUMNS = (
     ("messages", "retry_at", "REAL"),
     ("messages", "failures", "INTEGER NOT NULL DEFAULT 0"),
 )
+# The search index's rows for mail (tui.search.index): sender, subject, the stored body text
+# (as parsed, after truncation) and the verdict's summary, kept by triggers in the same
+# transaction as the message or verdict itself.
+_MAIL_ROW = f"key * {ROWID_SPAN} + 2"
+_INDEX_COLUMNS = "(rowid, who, title, body, note, kind, ref, pos, at, label)"
+_MAIL_VALUES = f"""(NEW.key * {ROWID_SPAN} + 2, NEW.sender, NEW.subject, NEW.body,
+    COALESCE((SELECT summary FROM verdicts WHERE key = NEW.key), ''),
+    '{MAIL}', NEW.key, NULL, NULL, NEW.message_id)"""
+SEARCH_SOURCE = IndexSource(
+    kind=MAIL, code=2, version=1,
+    triggers={
+        "search_mail_added": f"""CREATE TRIGGER search_mail_added
+            AFTER INSERT ON messages BEGIN
+            INSERT INTO search_index {_INDEX_COLUMNS} VALUES {_MAIL_VALUES};
+            END""",
+        "search_mail_changed": f"""CREATE TRIGGER search_mail_changed
+            AFTER UPDATE OF sender, subject, body, message_id ON messages BEGIN
+            DELETE FROM search_index WHERE rowid = OLD.key * {ROWID_SPAN} + 2;
+            INSERT INTO search_index {_INDEX_COLUMNS} VALUES {_MAIL_VALUES};
+            END""",
+        "search_mail_removed": f"""CREATE TRIGGER search_mail_removed
+            AFTER DELETE ON messages BEGIN
+            DELETE FROM search_index WHERE rowid = OLD.key * {ROWID_SPAN} + 2;
+            END""",
+        # INSERT OR REPLACE of a verdict fires no DELETE trigger: the insert sets the note.
+        "search_verdict_added": f"""CREATE TRIGGER search_verdict_added
+            AFTER INSERT ON verdicts BEGIN
+            UPDATE search_index SET note = NEW.summary WHERE rowid = NEW.{_MAIL_ROW};
+            END""",
+        "search_verdict_changed": f"""CREATE TRIGGER search_verdict_changed
+            AFTER UPDATE OF summary ON verdicts BEGIN
+            UPDATE search_index SET note = NEW.summary WHERE rowid = NEW.{_MAIL_ROW};
+            END""",
+        "search_verdict_removed": f"""CREATE TRIGGER search_verdict_removed
+            AFTER DELETE ON verdicts BEGIN
+            UPDATE search_index SET note = '' WHERE rowid = OLD.{_MAIL_ROW};
+            END""",
+    },
+    fill=f"""INSERT INTO search_index {_INDEX_COLUMNS}
+        SELECT m.key * {ROWID_SPAN} + 2, m.sender, m.subject, m.body, COALESCE(v.summary, ''),
+               '{MAIL}', m.key, NULL, NULL, m.message_id
+        FROM messages m LEFT JOIN verdicts v ON v.key = m.key""",
+)
 _UNFINISHED = (MailState.NEW.value, MailState.TRIAGING.value)
 
 
@@ -87,6 +132,7 @@ class MailStore(SqliteStore):
                 columns = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
                 if column not in columns:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            install_source(db, SEARCH_SOURCE)  # a database from before search: indexed now
 
     # -- sync position ------------------------------------------------------------------
 

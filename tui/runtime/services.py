@@ -28,8 +28,12 @@ from tui.subscribers import Listener
 if TYPE_CHECKING:
     from tui.llm import TriageBackend
     from tui.mail.pipeline import MailPipeline
+    from tui.search.index import SearchIndex
+    from tui.search.records import SearchHit
     from tui.transcripts.options import TranscribeOptions
     from tui.transcripts.pipeline import TranscriptPipeline
+    from tui.transcripts.records import AudioFileRecord, StoredSegment
+    from tui.transcripts.store import TranscriptStore
     from tui.transcripts.watcher import DropFolderWatcher
 
 log = logging.getLogger(__name__)
@@ -64,6 +68,8 @@ class Services:
         self.mail: MailPipeline | None = None
         self.gpu_sampler: GpuSampler | None = None
         self._stores: list[_Closable] = []
+        self._search_index: SearchIndex | None = None
+        self._transcript_reader: TranscriptStore | None = None
         # `role` names this process to another that finds the database taken.
         self.state_lock = StateLock(self.database, f"triage-tui {role}".strip())
 
@@ -174,6 +180,35 @@ class Services:
         pipeline.start()
         return ServiceStarted("IMAP", True, "started")
 
+    # -- search -------------------------------------------------------------------------
+
+    def search(self, text: str, kinds: tuple[str, ...] | None = None,
+               limit: int = 50) -> list[SearchHit]:
+        """Hits for what the user typed (blocking: call off the UI thread). The index has
+        its own connection: reads go beside the pipelines' writes."""
+        if self._search_index is None:
+            from tui.search.index import SearchIndex
+
+            self._search_index = SearchIndex(self.database)
+            self._stores.append(self._search_index)
+        return self._search_index.search(text, kinds=kinds, limit=limit)
+
+    def stored_transcript(self, content_hash: str
+                          ) -> tuple[AudioFileRecord | None, list[StoredSegment], dict[str, str]]:
+        """A recording's record, segments and speaker names from the state database (a
+        search hit in a file this run never showed). Blocking: call off the UI thread."""
+        if self.transcripts is not None:
+            store = self.transcripts.store
+        else:
+            if self._transcript_reader is None:
+                from tui.transcripts.store import TranscriptStore
+
+                self._transcript_reader = TranscriptStore(self.database)
+                self._stores.append(self._transcript_reader)
+            store = self._transcript_reader
+        return (store.get(content_hash), store.segments(content_hash),
+                store.speaker_names(content_hash))
+
     # -- checks, plan and GPU readings ---------------------------------------------------
 
     def check(self, listener: Listener) -> ChecksDone:
@@ -233,6 +268,7 @@ class Services:
         for store in self._stores:
             store.close()
         self._stores.clear()
+        self._search_index = self._transcript_reader = None
         self.state_lock.release()
         result = StoppedCleanly(tuple(threads), worker_alive)
         if not result.ok:

@@ -15,6 +15,8 @@ from collections.abc import Collection
 from pathlib import Path
 
 from tui.adapters.sqlite_store import SqliteStore
+from tui.search.index import ROWID_SPAN, IndexSource, install_source
+from tui.search.records import SEGMENT
 from tui.transcripts.records import (
     ACTIVE_STATES,
     AddResult,
@@ -57,11 +59,76 @@ CREATE TABLE IF NOT EXISTS speaker_names (
 """
 _SCHEMA_VERSION = 1
 
+# The search index's rows for segments (tui.search.index): kept by triggers, so that every
+# path that writes segments — put_segment, replace_segments after alignment or diarization,
+# supersede, a cascade — and every speaker renamed updates the index in its own transaction.
+_SEGMENT_ROW = f"rowid * {ROWID_SPAN} + 1"
+_SEGMENT_VALUES = f"""(NEW.rowid * {ROWID_SPAN} + 1,
+    COALESCE((SELECT name FROM speaker_names
+              WHERE content_hash = NEW.content_hash AND speaker = NEW.speaker),
+             NEW.speaker, ''),
+    '', NEW.text, '', '{SEGMENT}', NEW.content_hash, NEW.idx, NEW.start,
+    COALESCE((SELECT path FROM audio_files WHERE content_hash = NEW.content_hash), ''))"""
+_INDEX_COLUMNS = "(rowid, who, title, body, note, kind, ref, pos, at, label)"
+_RENAMED = f"""UPDATE search_index SET who = {{name}} WHERE rowid IN (
+    SELECT {_SEGMENT_ROW} FROM segments
+    WHERE content_hash = {{row}}.content_hash AND speaker = {{row}}.speaker)"""
+SEARCH_SOURCE = IndexSource(
+    kind=SEGMENT, code=1, version=1,
+    triggers={
+        # INSERT OR REPLACE drops the old row without a DELETE trigger: drop its index row
+        # here, while the old row is still there to be found.
+        "search_segment_replaced": f"""CREATE TRIGGER search_segment_replaced
+            BEFORE INSERT ON segments BEGIN
+            DELETE FROM search_index WHERE rowid = (SELECT {_SEGMENT_ROW} FROM segments
+                WHERE content_hash = NEW.content_hash AND idx = NEW.idx);
+            END""",
+        "search_segment_added": f"""CREATE TRIGGER search_segment_added
+            AFTER INSERT ON segments BEGIN
+            INSERT INTO search_index {_INDEX_COLUMNS} VALUES {_SEGMENT_VALUES};
+            END""",
+        "search_segment_changed": f"""CREATE TRIGGER search_segment_changed
+            AFTER UPDATE ON segments BEGIN
+            DELETE FROM search_index WHERE rowid = OLD.rowid * {ROWID_SPAN} + 1;
+            INSERT INTO search_index {_INDEX_COLUMNS} VALUES {_SEGMENT_VALUES};
+            END""",
+        "search_segment_removed": f"""CREATE TRIGGER search_segment_removed
+            AFTER DELETE ON segments BEGIN
+            DELETE FROM search_index WHERE rowid = OLD.rowid * {ROWID_SPAN} + 1;
+            END""",
+        "search_speaker_named": f"""CREATE TRIGGER search_speaker_named
+            AFTER INSERT ON speaker_names BEGIN
+            {_RENAMED.format(name="NEW.name", row="NEW")};
+            END""",
+        "search_speaker_renamed": f"""CREATE TRIGGER search_speaker_renamed
+            AFTER UPDATE ON speaker_names BEGIN
+            {_RENAMED.format(name="NEW.name", row="NEW")};
+            END""",
+        "search_speaker_unnamed": f"""CREATE TRIGGER search_speaker_unnamed
+            AFTER DELETE ON speaker_names BEGIN
+            {_RENAMED.format(name="OLD.speaker", row="OLD")};
+            END""",
+        "search_recording_moved": f"""CREATE TRIGGER search_recording_moved
+            AFTER UPDATE OF path ON audio_files BEGIN
+            UPDATE search_index SET label = NEW.path WHERE rowid IN (
+                SELECT {_SEGMENT_ROW} FROM segments WHERE content_hash = NEW.content_hash);
+            END""",
+    },
+    fill=f"""INSERT INTO search_index {_INDEX_COLUMNS}
+        SELECT s.rowid * {ROWID_SPAN} + 1, COALESCE(n.name, s.speaker, ''), '', s.text, '',
+               '{SEGMENT}', s.content_hash, s.idx, s.start, COALESCE(a.path, '')
+        FROM segments s
+        LEFT JOIN speaker_names n ON n.content_hash = s.content_hash AND n.speaker = s.speaker
+        LEFT JOIN audio_files a ON a.content_hash = s.content_hash""",
+)
+
 
 class TranscriptStore(SqliteStore):
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
         self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        with self._transaction() as db:
+            install_source(db, SEARCH_SOURCE)  # a database from before search: indexed now
 
     @staticmethod
     def _record(row: sqlite3.Row) -> AudioFileRecord:

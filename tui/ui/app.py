@@ -5,13 +5,16 @@ the panes' commands become pipeline calls in thread workers."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
@@ -21,9 +24,13 @@ from tui.config import Config
 from tui.gpu_sampler import GpuReader
 from tui.runtime.events import StoppedCleanly
 from tui.runtime.services import Services
+from tui.search.records import MAIL, SCOPES, SearchHit
 from tui.ui.event_inbox import EventInbox
-from tui.ui.messages import EventsArrived
+from tui.ui.messages import EventsArrived, SearchRequested
 from tui.ui.screens.plan_screen import PlanScreen
+from tui.ui.screens.search_screen import SearchChoice, SearchScreen
+from tui.ui.screens.transcript_screen import TranscriptScreen
+from tui.ui.transcript_view import transcript_entries
 from tui.ui.widgets.gpu_panel import GpuPanel
 from tui.ui.widgets.service_status import ServiceStatus
 from tui.ui.widgets.transcript_pane import TranscriptPane
@@ -31,6 +38,7 @@ from tui.ui.widgets.triage_pane import TriagePane
 
 if TYPE_CHECKING:
     from tui.transcripts.pipeline import TranscriptPipeline
+    from tui.transcripts.records import StoredSegment
 
 log = logging.getLogger(__name__)
 P = TypeVar("P")
@@ -41,6 +49,21 @@ P = TypeVar("P")
 # says what each class changes.
 WIDE_FROM = 100
 TALL_FROM = 30
+
+
+class TranscriptLoaded(Message):
+    """A stored transcript, read for a search hit, to show at the segment found."""
+
+    def __init__(self, name: str, segments: list[StoredSegment], names: dict[str, str],
+                 index: int | None) -> None:
+        self.name = name
+        self.segments = segments
+        self.names = names
+        self.index = index
+        super().__init__()
+
+
+SEARCH_TITLES = {"transcripts": "Search all transcripts:", "mail": "Search all mail:"}
 
 
 class TriageApp(App[None]):
@@ -173,6 +196,56 @@ class TriageApp(App[None]):
                             f"{len(outputs)} output files rewritten")
 
         self._run_on(self.services.transcripts, rename, "rename speaker")
+
+    # -- search: the index's query runs in the search screen's worker --------------------
+
+    @on(SearchRequested)
+    def open_search(self, message: SearchRequested) -> None:
+        self.search(message.scope, message.text)
+
+    def search(self, scope: str, text: str = "") -> None:
+        kinds = SCOPES[scope]
+
+        def run(query: str, limit: int) -> list[SearchHit]:
+            return self.services.search(query, kinds, limit)
+
+        self.push_screen(SearchScreen(SEARCH_TITLES.get(scope, "Search:"), run, text),
+                         self.go_to_hit)
+
+    def go_to_hit(self, choice: SearchChoice | None) -> None:
+        """Enter on a hit: a mail is selected in the triage list; a segment opens its
+        transcript scrolled to it."""
+        if choice is None:
+            return
+        hit = choice.hit
+        if hit.kind == MAIL:
+            self.query_one(TriagePane).show_search_choice(
+                choice.text, int(hit.ref), [int(h.ref) for h in choice.hits if h.kind == MAIL])
+        else:
+            self.load_transcript(hit)
+
+    @work(thread=True, group="search", exit_on_error=False)
+    def load_transcript(self, hit: SearchHit) -> None:
+        record, segments, names = self.services.stored_transcript(hit.ref)
+        name = (record.path if record else Path(hit.label)).name or hit.ref[:12]
+        self.post_message(TranscriptLoaded(name, segments, names, hit.position))
+
+    @on(TranscriptLoaded)
+    def show_transcript(self, message: TranscriptLoaded) -> None:
+        if not message.segments:
+            self.notify(f"{message.name}: its transcript is no longer stored",
+                        severity="warning")
+            return
+        lines, at = transcript_entries(message.segments, message.names, message.index)
+        self.push_screen(TranscriptScreen(message.name, lines, at))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p) offers the searches too."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Search transcripts", "Find words said in any stored transcript",
+                            lambda: self.search("transcripts"))
+        yield SystemCommand("Search mail", "Find words in any stored mail or verdict",
+                            lambda: self.search("mail"))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:

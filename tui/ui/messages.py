@@ -9,3 +9,13 @@ from textual.message import Message
 class EventsArrived(Message, bubble=False):
     """Events are waiting in the app's inbox: one message per burst, however many events it
     holds, so thousands of segments never queue thousands of messages."""
+
+
+class SearchRequested(Message):
+    """`/` in a pane: search `scope` ("transcripts" or "mail", tui.search.records.SCOPES);
+    the app opens the search screen and carries out the choice."""
+
+    def __init__(self, scope: str, text: str = "") -> None:
+        self.scope = scope
+        self.text = text
+        super().__init__()

@@ -51,14 +51,25 @@ class LogEntry:
         return self.gutter.plain + self.body.plain
 
 
-def segment_entry(segment: StoredSegment, names: dict[str, str]) -> LogEntry:
-    """`[hh:mm:ss] ` in the gutter; `SPEAKER_00: text` (the speaker in colour) as the body."""
+def segment_entry(segment: StoredSegment, names: dict[str, str],
+                  marked: bool = False) -> LogEntry:
+    """`[hh:mm:ss] ` in the gutter; `SPEAKER_00: text` (the speaker in colour) as the body.
+    A `marked` line (the segment a search jumped to) has its timestamp in reverse."""
     stamp, speaker, text = transcript_line(segment, names)
     body = Text()
     if speaker:
         body.append(f"{speaker}: ", style=speaker_style(speaker))
     body.append(text)
-    return LogEntry(Text(stamp + " ", style="dim"), body)
+    return LogEntry(Text(stamp + " ", style="reverse" if marked else "dim"), body)
+
+
+def transcript_entries(segments: list[StoredSegment], names: dict[str, str],
+                       marked_index: int | None = None) -> tuple[list[LogEntry], int | None]:
+    """A whole transcript's lines, and which line holds segment `marked_index` (if any)."""
+    ordered = sorted(segments, key=lambda s: s.index)
+    entries = [segment_entry(s, names, s.index == marked_index) for s in ordered]
+    line = next((n for n, s in enumerate(ordered) if s.index == marked_index), None)
+    return entries, line
 
 
 def wrap_entry(console: Console, entry: LogEntry, width: int) -> list[Text]:

@@ -1,4 +1,5 @@
-"""The whole transcript of one file (Enter in the transcript pane)."""
+"""The whole transcript of one file (Enter in the transcript pane, or a search hit: then
+scrolled to the segment found, its timestamp marked)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from tui.ui.widgets.wrapping_log import WrappingLog
 class TranscriptScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="transcript-full.close")]
 
-    def __init__(self, name: str, lines: list[LogEntry]) -> None:
+    def __init__(self, name: str, lines: list[LogEntry], at_line: int | None = None) -> None:
         super().__init__()
         self.title_text = name
         self.transcript_lines = lines
+        self.at_line = at_line
 
     def compose(self) -> ComposeResult:
         log = WrappingLog(id="transcript-full")
@@ -28,4 +30,6 @@ class TranscriptScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         log = self.query_one(WrappingLog)
         log.write(self.transcript_lines, follow=False)
+        if self.at_line is not None:
+            log.scroll_to_entry(self.at_line)
         log.focus()

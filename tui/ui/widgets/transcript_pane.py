@@ -28,6 +28,7 @@ from tui.transcripts.events import (
 )
 from tui.transcripts.plain_failures import explain_failure
 from tui.transcripts.records import StoredSegment
+from tui.ui.messages import SearchRequested
 from tui.ui.transcript_view import LogEntry, segment_entry
 from tui.ui.widgets.wrapping_log import WrappingLog
 
@@ -50,6 +51,7 @@ class TranscriptPane(Vertical, can_focus=True):
         Binding("enter", "open", "Full transcript", id="transcript.open"),
         Binding("R", "rename", "Rename speaker", id="transcript.rename"),
         Binding("x", "retry_failed", "Retry failed", show=False, id="transcript.retry"),
+        Binding("slash", "search", "Search", id="transcript.search"),
     ]
 
     class RetryFailed(Message):
@@ -247,6 +249,10 @@ class TranscriptPane(Vertical, can_focus=True):
         if self._current is not None:
             self._names.setdefault(self._current, {})[speaker] = name
             self._rewrite(self._current)
+
+    def action_search(self) -> None:
+        """/: every transcript stored, not only this run's (the app opens the search)."""
+        self.post_message(SearchRequested("transcripts"))
 
     def action_retry_failed(self) -> None:
         self.post_message(self.RetryFailed())

@@ -26,6 +26,7 @@ from tui.mail.events import (
     VerdictReady,
 )
 from tui.mail.verdicts import SuggestedAction
+from tui.ui.messages import SearchRequested
 from tui.ui.triage_view import (
     COLUMNS,
     PRIORITY_ORDER,
@@ -115,6 +116,7 @@ class TriagePane(Vertical):
         self.marked: set[int] = set()
         self._sort_by_priority = False
         self.search_query: str = ""
+        self.search_hits: set[int] = set()  # the keys the last search found
         self._widths = column_widths(80)
 
     def compose(self) -> ComposeResult:
@@ -332,24 +334,25 @@ class TriagePane(Vertical):
             self.table.move_cursor(row=row if row >= 0 else self.table.row_count - 1)
 
     def matches(self, key: int) -> bool:
-        row = self.rows[key]
-        haystack = " ".join((row.message.sender, row.message.subject, row.message.body,
-                             row.verdict.summary if row.verdict else "")).lower()
-        return self.search_query.lower() in haystack
+        return key in self.search_hits
 
     def action_search(self) -> None:
-        from tui.ui.screens.pickers import TextPrompt
+        """/: the search index over all stored mail (the app opens the search)."""
+        self.post_message(SearchRequested("mail", self.search_query))
 
-        def searched(query: str | None) -> None:
-            if query:
-                self.search_query = query
-                self.action_search_step(1, include_current=True)
-
-        self.app.push_screen(TextPrompt("Search mail:", self.search_query), searched)
+    def show_search_choice(self, text: str, key: int, hits: list[int]) -> bool:
+        """Select the chosen mail; n / N then step through the other hits."""
+        self.search_query, self.search_hits = text, set(hits)
+        if str(key) not in self.table.rows:
+            self.app.notify(f"m{key} is not in the list", severity="warning")
+            return False
+        self.table.move_cursor(row=self.table.get_row_index(str(key)))
+        self.focus()
+        return True
 
     def action_search_step(self, step: int, include_current: bool = False) -> None:
         """n / N: the next or previous row matching the query, wrapping around."""
-        if not self.search_query or not self.table.row_count:
+        if not self.search_hits or not self.table.row_count:
             return
         keys = [int(str(row.key.value)) for row in self.table.ordered_rows]
         start = self.table.cursor_row

@@ -31,6 +31,7 @@ class WrappingLog(ScrollView, can_focus=True):
         self.lines: list[Strip] = []  # the screen lines of every entry, at `wrap_width`
         self._starts: list[int] = []  # the first line of each entry
         self.wrap_width = 0  # 0: not laid out yet; lines are made on the first resize
+        self._pending_entry: int | None = None  # scroll_to_entry before the first layout
 
     # -- writing -------------------------------------------------------------------------
 
@@ -49,6 +50,17 @@ class WrappingLog(ScrollView, can_focus=True):
         self._trim()
         self._rewrap()
         self._update_size(follow)
+
+    def scroll_to_entry(self, index: int) -> None:
+        """Entry `index` at the top (as far as the end allows); before the log is laid out,
+        as soon as it is."""
+        if not self.wrap_width or not self._starts:
+            self._pending_entry = index
+            return
+        # Set, not scrolled to: before the first layout has shown the scrollbar, scroll_to
+        # finds nothing to scroll (the offset is still kept within the lines).
+        line = self._starts[max(0, min(index, len(self._starts) - 1))]
+        self.scroll_target_y = self.scroll_y = min(line, self.max_scroll_y)
 
     def clear(self) -> None:
         self.replace([], follow=False)
@@ -96,13 +108,17 @@ class WrappingLog(ScrollView, can_focus=True):
         width = self._room
         if width <= 0 or width == self.wrap_width:
             return
-        following = self.wrap_width == 0 or self.is_vertical_scroll_end
         top_entry = self._entry_at(round(self.scroll_y))
+        following = self.wrap_width == 0 or self.is_vertical_scroll_end
+        pending, self._pending_entry = self._pending_entry, None
         self.wrap_width = width
         self._rewrap()
-        self._update_size(following)
-        if not following and self._starts:
+        self._update_size(following and pending is None)
+        if pending is not None:
+            self.scroll_to_entry(pending)
+        elif not following and self._starts:
             # The reader keeps their place: the entry at the top stays at the top.
+            top_entry = max(0, min(top_entry, len(self._starts) - 1))
             self.scroll_to(y=self._starts[top_entry], animate=False, immediate=True)
 
     def _entry_at(self, line: int) -> int:
