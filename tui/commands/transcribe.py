@@ -186,6 +186,9 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
                             transcribe_options=options, output_dir=output_dir,
                             role="transcribe")
         pipeline = services.open_transcripts()
+        if options.asr_backend == "whisperx":
+            # Its imports and model load overlap the hashing and probing of the files.
+            pipeline.worker.start()
         store = pipeline.store
         paths_by_hash: dict[str, str] = {}
         waiting: list[AsrPaused] = []

@@ -11,8 +11,9 @@ Three threads around one resident `WhisperxSession`:
 - **finish** builds each complete file's result, aligns and diarizes it and sends FileDone,
   while the next batch is transcribed.
 
-Stages that compute on the card hold the session's device lock, so on a GPU they never run
-at once (the plan counts one stage's activations); on the CPU they overlap freely.
+Stages that compute hold the session's device lock, so they never run at once (on a GPU the
+plan counts one stage's activations; on the CPU two thread pools would fight over the cores);
+what overlaps is decoding, the parent's hashing and writing, and the waits between them.
 
 A batch that raises fails the files in it (a CUDA OOM among them: the parent restarts the
 worker with a smaller batch, and puts back the files that were in flight).

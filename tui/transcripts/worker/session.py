@@ -8,7 +8,6 @@ methods, never at module import.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import os
@@ -94,13 +93,14 @@ class WhisperxSession:
         return self._compute_type
 
     @property
-    def device_lock(self) -> Any:
-        """Held around every stage that computes on the card: the plan counts the largest
-        stage's activations, not several at once, so stages of different files may overlap
-        on the CPU but never on the GPU."""
+    def device_lock(self) -> threading.Lock:
+        """Held around every stage that computes (VAD, Whisper, alignment, diarization), so
+        stages of different files never compute at once: on a GPU the plan counts one
+        stage's activations, not several; on the CPU two thread pools (CTranslate2's and
+        PyTorch's, each sized to the cores) spinning side by side slow both down. Decoding
+        (ffmpeg), hashing and writing overlap with them."""
         if self._device_lock is None:
-            self._device_lock = (threading.Lock() if self.device == "cuda"
-                                 else contextlib.nullcontext())
+            self._device_lock = threading.Lock()
         return self._device_lock
 
     def asr(self) -> Any:
