@@ -107,11 +107,12 @@ def audio_seconds(path: Path) -> float:
         return stream.getnframes() / stream.getframerate()
 
 
-def rotated_copies(source: Path, count: int, root: Path,
-                   repeat: tuple[int, int] = (1, 1)) -> list[Path]:
+def rotated_copies(source: Path, count: int, root: Path, repeat: tuple[int, int] = (1, 1),
+                   clip: tuple[float, float] | None = None) -> list[Path]:
     """`count` WAVs of `source` rotated by i/count of its length, each cut at the quietest
     10 ms frame within half a second of that point: distinct bytes. File i holds
-    `repeat[0] + i % (repeat[1] - repeat[0] + 1)` such rotations back to back."""
+    `repeat[0] + i % (repeat[1] - repeat[0] + 1)` such rotations back to back; with `clip`,
+    file i is cut to a length spread evenly from clip[0] to clip[1] seconds."""
     import numpy as np
 
     with wave.open(str(source), "rb") as stream:
@@ -128,9 +129,13 @@ def rotated_copies(source: Path, count: int, root: Path,
         path = root / f"meeting-{index:02d}.wav"
         rotated = np.concatenate([samples[cut:], samples[:cut]])
         copies = repeat[0] + index % (repeat[1] - repeat[0] + 1)
+        audio = np.tile(rotated, copies)
+        if clip is not None:
+            share = index / (count - 1) if count > 1 else 0.0
+            audio = audio[: int((clip[0] + share * (clip[1] - clip[0])) * params.framerate)]
         with wave.open(str(path), "wb") as out:
             out.setparams(params)
-            out.writeframes(np.tile(rotated, copies).tobytes())
+            out.writeframes(audio.tobytes())
         files.append(path)
     return files
 
@@ -359,6 +364,8 @@ def main() -> int:
     parser.add_argument("--repeat", default="1", metavar="A-B",
                         help="file i holds A + i %% (B-A+1) rotations back to back "
                              "(default 1: one recording per file)")
+    parser.add_argument("--clip", metavar="A-B",
+                        help="cut file i to a length spread from A to B seconds (short notes)")
     parser.add_argument("--per-file", action=argparse.BooleanOptionalAction, default=True,
                         help="also time the CLI once per file (the old anchor row)")
     parser.add_argument("--latency", action="store_true",
@@ -425,7 +432,8 @@ def main() -> int:
             source = two_speaker_dialogue(root / "dialogue.wav", LINES).path
         low, _, high = args.repeat.partition("-")
         repeat = (int(low), int(high or low))
-        files = rotated_copies(source, args.files, root, repeat)
+        clip = (tuple(float(x) for x in args.clip.split("-", 1)) if args.clip else None)
+        files = rotated_copies(source, args.files, root, repeat, clip)  # type: ignore[arg-type]
         seconds = [audio_seconds(path) for path in files]
         print(f"device: {versions['card']}; {args.device}, {compute_type}, batch {batch_size}"
               f"{f', {threads} threads' if threads else ''}; no alignment or diarization")
@@ -437,7 +445,8 @@ def main() -> int:
             print(note)
         print(f"audio: {len(files)} rotations of {source.name} "
               f"({audio_seconds(source):.1f} s, 16 kHz mono), {repeat[0]}-{repeat[1]} per "
-              f"file: {min(seconds):.1f}-{max(seconds):.1f} s each, {sum(seconds):.0f} s in all")
+              f"file{f', cut to {args.clip} s' if args.clip else ''}: "
+              f"{min(seconds):.1f}-{max(seconds):.1f} s each, {sum(seconds):.0f} s in all")
         print(f"flags (both): {' '.join(flags)}; app adds --no-diarize"
               f"{'; one untimed CLI warm-up run first' if warmup else ''}", flush=True)
 
