@@ -193,3 +193,53 @@ def test_a_mail_arriving_during_a_summary_gets_its_verdict_first(
     started_after = [entry for entry in order[order.index("pass 0 starts") + 1:handled]
                      if entry.endswith("starts")]
     assert started_after == [], order
+
+
+def test_summarize_cli_prints_json_and_a_rename_writes_it_again(
+        server: LlamaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.cli import main
+
+    database = tmp_path / "state.db"
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(
+        f'[paths]\ndatabase = "{database}"\noutput_dir = "{tmp_path / "out"}"\n'
+        f'log_file = "{tmp_path / "log.txt"}"\n'
+        f'[llm]\nbackend = "openai"\ntemperature = 0.0\n'
+        f'[openai]\nbase_url = "{server.base_url}"\nmodel = "{ALIAS}"\n'
+        f'[budget]\nnum_ctx = {NUM_CTX}\ngeneration_reserve_tokens = {RESERVE}\n')
+    monkeypatch.setenv("TRIAGE_TUI_CONFIG", str(config_file))
+    transcripts = TranscriptStore(database)
+    digest = write_meeting(transcripts, tmp_path, segments=8)
+    transcripts.close()
+
+    assert main(["summarize", "nosuch"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    code = main(["summarize", digest[:10], "--json"])
+    out, err = capsys.readouterr()
+    store = SummaryStore(database)
+    job = store.job(digest)
+    assert job is not None
+    if code == 0:
+        import json
+
+        document = json.loads(out)
+        assert document["content_hash"] == digest and document["passes"] == 1
+        assert "abstract" in document and len(document["outputs"]) == 2
+        assert "pass 1 of 1 (map) done" in err
+    else:  # the tiny model failed the schema twice: a failure in words, the reply kept
+        assert code == 1 and "summary failed" in err and job.raw_reply is not None
+    first_digest = job.source_digest
+
+    # `R` renames a speaker: the summary is queued again and planned from the new lines.
+    config = config_for(server, tmp_path)
+    runner, transcripts, store = summariser(config, make_backend(config))
+    transcripts.rename_speaker(digest, "SPEAKER_02", "Carla")
+    assert runner.regenerate(digest)
+    assert store.passes(digest) == [] and store.job(digest).state is SummaryState.PENDING
+    runner.summarise(digest)
+    renamed = store.job(digest)
+    assert renamed is not None and renamed.source_digest != first_digest
+    if renamed.state is SummaryState.DONE:
+        lines = segment_lines(transcripts.segments(digest), transcripts.speaker_names(digest))
+        assert any("Carla:" in line for line in lines)

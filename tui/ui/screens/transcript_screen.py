@@ -1,23 +1,26 @@
-"""The whole transcript of one file (Enter in the transcript pane)."""
+"""The whole transcript of one file (Enter in the transcript pane), its summary first."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Footer
 
-from tui.ui.transcript_view import LogEntry
+from tui.ui.transcript_view import LogEntry, summary_entries
 from tui.ui.widgets.wrapping_log import WrappingLog
 
 
 class TranscriptScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="transcript-full.close")]
 
-    def __init__(self, name: str, lines: list[LogEntry]) -> None:
+    def __init__(self, name: str, lines: list[LogEntry], summary: str = "") -> None:
+        """`summary`: the summary's markdown, or a line saying where it stands."""
         super().__init__()
         self.title_text = name
         self.transcript_lines = lines
+        self.summary = summary
 
     def compose(self) -> ComposeResult:
         log = WrappingLog(id="transcript-full")
@@ -27,5 +30,9 @@ class TranscriptScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         log = self.query_one(WrappingLog)
-        log.write(self.transcript_lines, follow=False)
+        head: list[LogEntry] = []
+        if self.summary:
+            head = [*summary_entries(self.summary),
+                    LogEntry(Text(), Text("── transcript ──", style="dim"))]
+        log.write([*head, *self.transcript_lines], follow=False)
         log.focus()
