@@ -209,29 +209,31 @@ class TranscriptPane(Vertical, can_focus=True):
         """Where a file's summary stands, in the status line when the file is the current
         one; the summary itself is kept for the full-transcript screen (Enter)."""
         digest = getattr(event, "content_hash", "")
-        name = self._files.get(digest, (digest[:12], ""))[0]
+        name, state = self._files.get(digest, (digest[:12], ""))
+        # The file's own state stays in the line ("done, 4 files written; summary …").
+        name = f"{name}: {state};" if state else f"{name}:"
         if isinstance(event, SummaryReady):
             self._summaries[digest] = event.markdown
-            text = f"{name}: summary ready (Enter shows it)"
+            text = f"{name} summary ready (Enter shows it)"
         elif isinstance(event, SummaryProgress):
             pass_words = f"pass {event.index + 1} of {event.total} ({event.kind})"
             self._summaries[digest] = f"Summary: {pass_words} running…"
             if digest == self._current:
                 self.query_one(ProgressBar).update(progress=event.percent)
-            text = f"{name}: summary {pass_words} {event.percent:.0f}%"
+            text = f"{name} summary {pass_words} {event.percent:.0f}%"
         elif isinstance(event, SummaryPlanned):
             total = event.map_passes + event.reduce_passes
             self._summaries[digest] = f"Summary: {total} LLM passes planned"
-            text = f"{name}: summary in {total} pass(es)"
+            text = f"{name} summary in {total} pass(es)"
         elif isinstance(event, SummaryFailed):
             self._summaries[digest] = f"Summary failed: {event.reason}"
-            text = f"{name}: summary failed: {event.reason}"
+            text = f"{name} summary failed: {event.reason}"
         elif isinstance(event, SummaryDeferred):
             self._summaries[digest] = f"Summary waits: {event.reason}"
-            text = f"{name}: summary waits {event.retry_in:.0f} s ({event.reason})"
+            text = f"{name} summary waits {event.retry_in:.0f} s ({event.reason})"
         else:
             self._summaries[digest] = "Summary: queued (the LLM serves mail first)"
-            text = f"{name}: summary queued"
+            text = f"{name} summary queued"
         if digest == self._current:
             self._status(text)
 
