@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     triage = sub.add_parser("triage", help="fetch and triage mail once, or apply/undo one action")
     add_triage_arguments(triage)
 
+    from tui.commands.summarize import add_summarize_arguments
+
+    summarize = sub.add_parser("summarize", help="summarise one transcript with the LLM "
+                                                 "(FILE or content hash)")
+    add_summarize_arguments(summarize)
+
     from tui.commands.models import add_models_arguments
 
     models = sub.add_parser("models", help="download the transcript models (pull), or list "
@@ -195,6 +201,12 @@ def _cmd_triage(args: argparse.Namespace, config) -> int:
     return run_triage(config, args)
 
 
+def _cmd_summarize(args: argparse.Namespace, config) -> int:
+    from tui.commands.summarize import run_summarize
+
+    return run_summarize(config, args)
+
+
 def _cmd_models(args: argparse.Namespace, config) -> int:
     from tui.commands.models import run_models
 
@@ -265,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
 
     handlers = {"run": _cmd_run, "plan": _cmd_plan, "modelfile": _cmd_modelfile,
                 "doctor": _cmd_doctor, "transcribe": _cmd_transcribe, "watch": _cmd_watch,
-                "triage": _cmd_triage, "models": _cmd_models, "search": _cmd_search}
+                "triage": _cmd_triage, "models": _cmd_models, "search": _cmd_search,
+                "summarize": _cmd_summarize}
     try:
         return handlers[command](args, config)
     except (ModelShapeUnavailable, PlanError, UnknownWhisperModel) as error:

@@ -176,6 +176,14 @@ class BudgetConfig(_Section):
     fallback_gpu_gib: float = Field(default=24.0, gt=0)
 
 
+class SummariesConfig(_Section):
+    """Meeting summaries by the triage LLM (same server, same num_ctx, the one slot)."""
+
+    # None: on when the config file sets up an LLM (an [llm], [ollama], [openai] or
+    # [llamacpp] section, or IMAP triage); true or false decides.
+    enabled: bool | None = None
+
+
 class Config(_Section):
     paths: PathsConfig = Field(default_factory=PathsConfig)
     imap: ImapConfig = Field(default_factory=ImapConfig)
@@ -185,11 +193,21 @@ class Config(_Section):
     llamacpp: LlamaCppConfig = Field(default_factory=LlamaCppConfig)
     whisperx: WhisperxConfig = Field(default_factory=WhisperxConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    summaries: SummariesConfig = Field(default_factory=SummariesConfig)
     keymap: dict[str, str] = Field(default_factory=dict)
 
     source: Path | None = Field(default=None, exclude=True)
     # One line per deprecated spelling the file used: "<file>: [old] key is deprecated; ...".
     deprecations: list[str] = Field(default_factory=list, exclude=True)
+
+
+    @property
+    def summaries_enabled(self) -> bool:
+        """`[summaries] enabled`, or, unset, whether this config sets up an LLM."""
+        if self.summaries.enabled is not None:
+            return self.summaries.enabled
+        llm_sections = {"llm", "ollama", "openai", "llamacpp"}
+        return bool(llm_sections & self.model_fields_set) or self.imap.enabled
 
 
 # Set by the loader, never read from a file.

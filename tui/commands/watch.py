@@ -50,6 +50,10 @@ def run_watch(config: Config) -> int:
         started = services.start_transcripts(report)
         if not started.ok:
             return 1
+        # Each finished transcript is summarised as it goes, when [summaries] enabled.
+        if services.start_summaries(report) is not None:
+            log.info("summaries on: each finished transcript is summarised by %s",
+                     services.llm_backend().label)
         log.info("watching %s; outputs to %s; Ctrl-C stops", config.paths.drop_folder,
                  services.output_dir)
         stop.wait()

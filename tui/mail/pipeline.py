@@ -24,13 +24,14 @@ from tui.config import Config
 from tui.llm import (
     BackendError,
     BackendStatus,
-    BatchReply,
     ModelMissing,
     PromptTooLong,
     TriageBackend,
     make_backend,
 )
 from tui.llm.protocol import with_system_prompt
+from tui.llm.reply_checks import prompt_cut_reason, reply_cut_reason
+from tui.llm.slot import LlmSlot
 from tui.mail.actions import ActionError, apply_action, undo_last_action
 from tui.mail.batching import ItemTooLarge, TokenCalibration, plan_batches, split_batch
 from tui.mail.events import (
@@ -108,8 +109,11 @@ def to_prompt_email(message: StoredMessage) -> PromptEmail:
 class MailPipeline:
     def __init__(self, config: Config, store: MailStore, *,
                  ssl_context: ssl.SSLContext | None = None,
-                 model: TriageBackend | None = None) -> None:
+                 model: TriageBackend | None = None,
+                 llm_slot: LlmSlot | None = None) -> None:
         self.config = config
+        # Shared with the meeting summaries (tui.llm.slot): mail goes first.
+        self.llm_slot = llm_slot or LlmSlot()
         self.store = store
         self._ssl_context = ssl_context
         self.num_ctx = config.budget.num_ctx
@@ -154,6 +158,7 @@ class MailPipeline:
         for message in result.new:
             self._publish(MailArrived(message, message.key))
         if result.new:
+            self.llm_slot.announce_mail()
             self._new_mail.set()
         return result
 
@@ -268,16 +273,13 @@ class MailPipeline:
         if reply.prompt_eval_count:
             self.calibration.observe(estimated, reply.prompt_eval_count)
         reserve = self.config.budget.generation_reserve_tokens
-        room = self.num_ctx - reserve
-        if (reply.prompt_eval_count or 0) > room:
-            # Ollama cuts an over-long prompt silently (HTTP 200); a prompt that used more
-            # than the planned room may have lost its start, system prompt included.
-            return self._retry(batch, f"prompt of {reply.prompt_eval_count} tokens exceeded "
-                                      f"the planned {room} (done_reason {reply.done_reason})",
-                               reply.text)
-        if reply.done_reason == "length":
-            # The prompt fit; the *reply* hit its token limit, so its JSON is cut off.
-            return self._retry(batch, _reply_cut_off(reply, reserve, self.num_ctx), reply.text)
+        # Ollama cuts an over-long prompt silently (HTTP 200); a prompt that used more than
+        # the planned room may have lost its start, system prompt included.
+        cut = prompt_cut_reason(reply, num_ctx=self.num_ctx, reserve=reserve)
+        # The prompt fit; the *reply* hit its token limit, so its JSON is cut off.
+        cut = cut or reply_cut_reason(reply, num_ctx=self.num_ctx, reserve=reserve)
+        if cut:
+            return self._retry(batch, cut, reply.text)
         try:
             verdicts = parse_reply(reply.text, ids)
         except ReplyProblem as problem:
@@ -409,17 +411,21 @@ class MailPipeline:
         batches = self._plan(self.store.messages_due(time.time()))
         if not batches:
             return []
-        outcomes = []
-        for batch in batches:
-            if self._stopping.is_set():
-                break
-            self._publish(TriageStatus("working", f"batch of {len(batch)}",
-                                       backend=self.model.label))
-            try:
-                outcomes.append(self._run_batch(batch))
-            except Exception as error:  # whatever the call did, its mail gets a way out
-                outcomes.append(self._defer(batch, error))
+        outcomes: list[BatchOutcome] = []
+        # The whole round holds the LLM slot: a summary waits until the mail is done.
+        with self.llm_slot.use("mail", stop=self._stopping) as got:
+            if not got:
                 return outcomes
+            for batch in batches:
+                if self._stopping.is_set():
+                    break
+                self._publish(TriageStatus("working", f"batch of {len(batch)}",
+                                           backend=self.model.label))
+                try:
+                    outcomes.append(self._run_batch(batch))
+                except Exception as error:  # whatever the call did, its mail gets a way out
+                    outcomes.append(self._defer(batch, error))
+                    return outcomes
         self.last_status = TriageStatus("ready", f"num_ctx {self.num_ctx}",
                                         backend=self.model.label)
         self._publish(self.last_status)
@@ -556,12 +562,3 @@ class MailPipeline:
         """Threads this pipeline started that still run (none once `stop` returned)."""
         return [thread.name for thread in self._started_threads if thread.is_alive()]
 
-
-def _reply_cut_off(reply: BatchReply, reserve: int, num_ctx: int) -> str:
-    """Why a reply that stopped at `length` is rejected, with the server's own numbers."""
-    generated = (f"after {reply.eval_count} tokens" if reply.eval_count is not None
-                 else "at an unknown length")
-    prompt = (f"; the prompt was {reply.prompt_eval_count} tokens"
-              if reply.prompt_eval_count is not None else "")
-    return (f"reply cut off {generated} (finish_reason length; {reserve} reserved for the "
-            f"reply, context {num_ctx}{prompt})")

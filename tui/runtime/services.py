@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from tui.adapters.state_lock import StateLock
 from tui.config import Config
 from tui.gpu_sampler import GpuReader, GpuSampler
+from tui.llm.slot import LlmSlot
 from tui.paths import default_database, default_log_file
 from tui.runtime.events import ChecksDone, PlanComputed, ServiceStarted, StoppedCleanly
 from tui.subscribers import Listener
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from tui.mail.pipeline import MailPipeline
     from tui.search.index import SearchIndex
     from tui.search.records import SearchHit
+    from tui.summaries.runner import Summariser
     from tui.transcripts.options import TranscribeOptions
     from tui.transcripts.pipeline import TranscriptPipeline
     from tui.transcripts.records import AudioFileRecord, StoredSegment
@@ -66,6 +68,11 @@ class Services:
         self.transcripts: TranscriptPipeline | None = None
         self.watcher: DropFolderWatcher | None = None
         self.mail: MailPipeline | None = None
+        self.summaries: Summariser | None = None
+        # Mail triage and summaries share the one LLM slot (and one backend: the embedded
+        # engine is one model in this process), mail first.
+        self.llm_slot = LlmSlot()
+        self._llm: TriageBackend | None = None
         self.gpu_sampler: GpuSampler | None = None
         self._stores: list[_Closable] = []
         self._search_index: SearchIndex | None = None
@@ -148,23 +155,30 @@ class Services:
         store = MailStore(self.database)
         self._stores.append(store)
         pipeline = MailPipeline(self.config, store, ssl_context=self._ssl_context,
-                                model=self._triage_backend or self._embedded_backend())
+                                model=self.llm_backend(), llm_slot=self.llm_slot)
         resumed = pipeline.resume()
         if resumed:
             log.info("%d mail(s) in flight at the last stop go back to triage", len(resumed))
         self.mail = pipeline
         return pipeline
 
-    def _embedded_backend(self) -> TriageBackend | None:
-        """llama.cpp in this process gets the plan's word on the GPU offload (asked when the
-        model loads, on the triage thread); the other backends are built by the pipeline."""
-        if self.config.llm.backend != "llamacpp":
-            return None
-        from tui.llm import make_backend
-        from tui.planning.service import llm_fits_its_card
+    def llm_backend(self) -> TriageBackend:
+        """The one backend mail and summaries share, built once (no I/O until it is used).
+        llama.cpp in this process gets the plan's word on the GPU offload (asked when the
+        model loads, on the first thread that calls it)."""
+        if self._llm is None:
+            from tui.llm import make_backend
 
-        config = self.config
-        return make_backend(config, plan_fits=lambda: llm_fits_its_card(config))
+            if self._triage_backend is not None:
+                self._llm = self._triage_backend
+            elif self.config.llm.backend == "llamacpp":
+                from tui.planning.service import llm_fits_its_card
+
+                config = self.config
+                self._llm = make_backend(config, plan_fits=lambda: llm_fits_its_card(config))
+            else:
+                self._llm = make_backend(self.config)
+        return self._llm
 
     def start_mail(self, listener: Listener) -> ServiceStarted:
         """Open the mail pipeline, replay what the store already holds to `listener` (so a
@@ -208,6 +222,56 @@ class Services:
             store = self._transcript_reader
         return (store.get(content_hash), store.segments(content_hash),
                 store.speaker_names(content_hash))
+
+    # -- summaries ------------------------------------------------------------------------
+
+    def open_summaries(self) -> Summariser:
+        """The summaries on the state database, over the transcripts (the pipeline's store
+        when it is open) and the shared backend and slot; summaries a stopped run left
+        running go back to the queue, their finished passes kept."""
+        if self.summaries is not None:
+            return self.summaries
+        from tui.summaries.runner import Summariser
+        from tui.summaries.store import SummaryStore
+        from tui.transcripts.store import TranscriptStore
+
+        self.state_lock.acquire()
+        if self.transcripts is not None:
+            transcripts = self.transcripts.store
+        else:
+            transcripts = TranscriptStore(self.database)
+            self._stores.append(transcripts)
+        store = SummaryStore(self.database)
+        self._stores.append(store)
+        budget = self.config.budget
+        summariser = Summariser(store, transcripts, self.llm_backend(),
+                                num_ctx=budget.num_ctx,
+                                reserve=budget.generation_reserve_tokens,
+                                output_dir=self.output_dir, llm_slot=self.llm_slot)
+        resumed = summariser.resume()
+        if resumed:
+            log.info("%d summary(ies) in flight at the last stop resume", len(resumed))
+        self.summaries = summariser
+        return summariser
+
+    def start_summaries(self, listener: Listener) -> Summariser | None:
+        """When `[summaries] enabled`: replay the stored summaries to `listener`, summarise
+        each transcript the transcript pipeline finishes (its FileDone events), and run the
+        queue in the background. None when off or when it cannot start (logged)."""
+        if not self.config.summaries_enabled:
+            return None
+        try:
+            summariser = self.open_summaries()
+        except Exception:
+            log.exception("summaries failed to start")
+            return None
+        for event in summariser.stored_events():
+            listener(event)
+        summariser.subscribe(listener)
+        if self.transcripts is not None:
+            self.transcripts.subscribe(summariser.on_transcript_event)
+        summariser.start()
+        return summariser
 
     # -- checks, plan and GPU readings ---------------------------------------------------
 
@@ -254,7 +318,8 @@ class Services:
         killed; its file resumes at the next start), then the databases."""
         threads: list[str] = []
         worker_alive = False
-        for service in (self.gpu_sampler, self.watcher, self.transcripts, self.mail):
+        for service in (self.gpu_sampler, self.watcher, self.transcripts, self.summaries,
+                        self.mail):
             if service is None:
                 continue
             try:
@@ -265,6 +330,7 @@ class Services:
         if self.transcripts is not None:
             worker_alive = self.transcripts.worker.is_running
         self.gpu_sampler = self.watcher = self.transcripts = self.mail = None
+        self.summaries = None
         for store in self._stores:
             store.close()
         self._stores.clear()

@@ -137,6 +137,7 @@ class TriageApp(App[None]):
     @work(thread=True, exclusive=True, group="pipelines", exit_on_error=False)
     def start_pipelines(self) -> None:
         self.services.start_transcripts(self.receive)
+        self.services.start_summaries(self.receive)
         self.services.start_mail(self.receive)
 
     def _run_on(self, pipeline: P | None, work: Callable[[P], object], name: str) -> None:
@@ -194,6 +195,10 @@ class TriageApp(App[None]):
             if outputs:
                 self.notify(f"{message.speaker} is now {message.name}; "
                             f"{len(outputs)} output files rewritten")
+            summaries = self.services.summaries
+            if outputs and summaries is not None:
+                # The summary names speakers too: written again with the new name.
+                summaries.regenerate(message.content_hash)
 
         self._run_on(self.services.transcripts, rename, "rename speaker")
 

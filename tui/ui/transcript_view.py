@@ -87,3 +87,15 @@ def wrap_entry(console: Console, entry: LogEntry, width: int) -> list[Text]:
     indent = Text(" " * gutter_width)
     return [Text.assemble(entry.gutter if number == 0 else indent, line)
             for number, line in enumerate(lines)]
+
+
+def summary_entries(markdown: str) -> list[LogEntry]:
+    """A `<name>.summary.md` as log lines above the transcript: headings bold, the rest as
+    written (its times are the transcript's clock times)."""
+    entries = []
+    for line in markdown.splitlines():
+        if line.startswith("#"):
+            entries.append(LogEntry(Text(), Text(line.lstrip("# "), style="bold")))
+        else:
+            entries.append(LogEntry(Text(), Text(line)))
+    return entries

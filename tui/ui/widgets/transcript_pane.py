@@ -11,6 +11,14 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import ProgressBar, Static
 
+from tui.summaries.events import (
+    SummaryDeferred,
+    SummaryFailed,
+    SummaryPlanned,
+    SummaryProgress,
+    SummaryQueued,
+    SummaryReady,
+)
 from tui.transcripts.download_words import describe_download
 from tui.transcripts.events import (
     BatchSizeReduced,
@@ -75,6 +83,7 @@ class TranscriptPane(Vertical, can_focus=True):
         self._names: dict[str, dict[str, str]] = {}  # digest → speaker → name
         self._files: dict[str, tuple[str, str]] = {}   # digest → (name, state)
         self._warnings: dict[str, str] = {}  # digest → its latest FileWarning
+        self._summaries: dict[str, str] = {}  # digest → summary markdown, or where it stands
         # digest → index → segment: a re-sent index replaces its line in O(1).
         self._segments: dict[str, dict[int, StoredSegment]] = {}
         self._current: str | None = None
@@ -151,6 +160,10 @@ class TranscriptPane(Vertical, can_focus=True):
         if isinstance(event, ModelDownload):
             self._show_download(event)
             return
+        if isinstance(event, (SummaryQueued, SummaryPlanned, SummaryProgress, SummaryReady,
+                              SummaryFailed, SummaryDeferred)):
+            self._apply_summary(event)
+            return
         if isinstance(event, FileQueued):
             self._files[digest] = (Path(event.path).name, "queued")
         elif isinstance(event, DuplicateSkipped):
@@ -193,6 +206,38 @@ class TranscriptPane(Vertical, can_focus=True):
             return  # not a transcript event: nothing changed here
         if not isinstance(event, (SegmentTranscribed, SegmentsRefined, Progress)):
             self._render_queue()  # the queue list changes with files, not with lines
+
+    def _apply_summary(self, event: object) -> None:
+        """Where a file's summary stands, in the status line when the file is the current
+        one; the summary itself is kept for the full-transcript screen (Enter)."""
+        digest = getattr(event, "content_hash", "")
+        name, state = self._files.get(digest, (digest[:12], ""))
+        # The file's own state stays in the line ("done, 4 files written; summary …").
+        name = f"{name}: {state};" if state else f"{name}:"
+        if isinstance(event, SummaryReady):
+            self._summaries[digest] = event.markdown
+            text = f"{name} summary ready (Enter shows it)"
+        elif isinstance(event, SummaryProgress):
+            pass_words = f"pass {event.index + 1} of {event.total} ({event.kind})"
+            self._summaries[digest] = f"Summary: {pass_words} running…"
+            if digest == self._current:
+                self.query_one(ProgressBar).update(progress=event.percent)
+            text = f"{name} summary {pass_words} {event.percent:.0f}%"
+        elif isinstance(event, SummaryPlanned):
+            total = event.map_passes + event.reduce_passes
+            self._summaries[digest] = f"Summary: {total} LLM passes planned"
+            text = f"{name} summary in {total} pass(es)"
+        elif isinstance(event, SummaryFailed):
+            self._summaries[digest] = f"Summary failed: {event.reason}"
+            text = f"{name} summary failed: {event.reason}"
+        elif isinstance(event, SummaryDeferred):
+            self._summaries[digest] = f"Summary waits: {event.reason}"
+            text = f"{name} summary waits {event.retry_in:.0f} s ({event.reason})"
+        else:
+            self._summaries[digest] = "Summary: queued (the LLM serves mail first)"
+            text = f"{name} summary queued"
+        if digest == self._current:
+            self._status(text)
 
     def _show_download(self, event: ModelDownload) -> None:
         """A model the worker fetches on demand: the download in the status line and the bar
@@ -237,7 +282,8 @@ class TranscriptPane(Vertical, can_focus=True):
 
         name, lines = self.current_transcript()
         if lines:
-            self.app.push_screen(TranscriptScreen(name, lines))
+            summary = self._summaries.get(self._current or "", "")
+            self.app.push_screen(TranscriptScreen(name, lines, summary=summary))
 
     def speakers(self) -> list[str]:
         if self._current is None:
