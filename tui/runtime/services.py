@@ -150,15 +150,17 @@ class Services:
         return pipeline
 
     def _embedded_backend(self) -> TriageBackend | None:
-        """llama.cpp in this process gets the plan's word on the GPU offload (asked when the
-        model loads, on the triage thread); the other backends are built by the pipeline."""
+        """The embedded llama.cpp engine gets the plan's word on the GPU offload (asked when
+        its process starts, on the triage thread) and the log file for that process's output;
+        the other backends are built by the pipeline."""
         if self.config.llm.backend != "llamacpp":
             return None
         from tui.llm import make_backend
         from tui.planning.service import llm_fits_its_card
 
         config = self.config
-        return make_backend(config, plan_fits=lambda: llm_fits_its_card(config))
+        return make_backend(config, plan_fits=lambda: llm_fits_its_card(config),
+                            log_path=self.log_path)
 
     def start_mail(self, listener: Listener) -> ServiceStarted:
         """Open the mail pipeline, replay what the store already holds to `listener` (so a
