@@ -80,7 +80,7 @@ if [[ $global_ok == 1 ]]; then
 fi
 
 say "4. relinked with -Wl,--exclude-libs,ALL"
-cmake -B "$W/build-shared" -DCMAKE_SHARED_LINKER_FLAGS=-Wl,--exclude-libs,ALL > /dev/null \
+cmake -S "$W/llama.cpp" -B "$W/build-shared" -DCMAKE_SHARED_LINKER_FLAGS=-Wl,--exclude-libs,ALL > /dev/null \
   && cmake --build "$W/build-shared" --target llama -j "$(nproc)" > "$W/relink.log" 2>&1
 tail -n 2 "$W/relink.log"
 for lib in libggml-cuda.so.0 libllama.so.0; do

@@ -18,12 +18,13 @@ Subcommands (one device call can run `all`; `report` runs anywhere):
     python3 bench/llm_gpu_memory.py report bench/results/llm_gpu_memory-h200-2026-12-02.json
 
 `embedded` does the same for the product's own engine (`[llm] backend = "llamacpp"`,
-`tui.llm.llamacpp_backend.EmbeddedTriageModel` through llama-cpp-python 0.3.36): it builds
-llama.cpp's shared libraries with CUDA (`BUILD_SHARED_LIBS=ON`, target `llama`: libllama,
-libggml, libggml-base, libggml-cpu, libggml-cuda), points LLAMA_CPP_LIB_PATH at them, and in
-this one process makes the backend from a config (`tui.llm.make_backend`, with the plan's
-`llm_fits_its_card` deciding the offload, as the dashboard does), checks it, loads it and runs
-one batch, sampling this process's own NVML entry. The Devstral-shaped GGUF (with a chat
+llama-cpp-python 0.3.36): it builds llama.cpp's shared libraries with CUDA
+(`BUILD_SHARED_LIBS=ON`, target `llama`: libllama, libggml, libggml-base, libggml-cpu,
+libggml-cuda), points LLAMA_CPP_LIB_PATH at them, makes the backend from a config
+(`tui.llm.make_backend`, with the plan's `llm_fits_its_card` deciding the offload, as the
+dashboard does) and checks it, then runs in this one process the engine that the backend's
+own process serves (`tui.llm.llamacpp_engine.LlamaCppEngine`): load, one batch, sampling this
+process's NVML entry. The Devstral-shaped GGUF (with a chat
 template) gets a prompt that fills the context (zero weights: the reply is noise, cut at a
 few tokens); SmolLM2-135M-Instruct gets two short mails and must give verdicts.
 
@@ -744,7 +745,12 @@ def _embedded_environment(carry: Path, lib_dir: Path) -> dict[str, Any]:
                             "libraries": sorted(p.name for p in lib_dir.glob("lib*.so"))}
     for name in ("numpy", "jinja2", "markupsafe", "pydantic", "llama_cpp", "pynvml"):
         try:
-            module = __import__(name)
+            if name == "llama_cpp":  # as the engine imports it (libstdc++ loaded first)
+                from tui.llm.llamacpp_engine import import_llama_cpp
+
+                module = import_llama_cpp()
+            else:
+                module = __import__(name)
             info[name] = (f"{getattr(module, '__version__', '?')} from "
                           f"{Path(module.__file__ or '?').parent}")
         except Exception as error:  # record, then let the run say what it cannot do
@@ -752,8 +758,8 @@ def _embedded_environment(carry: Path, lib_dir: Path) -> dict[str, Any]:
     return info
 
 
-def _fill_messages(backend: Any, loaded: Any, target: int) -> tuple[list[dict[str, str]],
-                                                                     list[str], int]:
+def _fill_messages(system_prompt: str, loaded: Any, target: int
+                   ) -> tuple[list[dict[str, str]], list[str], int]:
     """One mail whose body makes the whole prompt (system prompt, template and all, as the
     backend counts it) `target` tokens."""
     from tui.mail.prompt import PromptEmail, build_messages
@@ -765,7 +771,7 @@ def _fill_messages(backend: Any, loaded: Any, target: int) -> tuple[list[dict[st
                               system_prompt=None)
 
     def count(msgs: list[dict[str, str]]) -> int:
-        system = [{"role": "system", "content": backend.system_prompt}]
+        system = [{"role": "system", "content": system_prompt}]
         return len(loaded.prompt_tokens(system + msgs))
 
     size = 0
@@ -827,17 +833,21 @@ def _plan_summary(result: Any) -> dict[str, Any]:
 def embedded_run(name: str, model: Path, *, num_ctx: int, reserve: int, fill: bool,
                  sampler: Sampler | None, echo: bool = False,
                  progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """The product's engine, as the dashboard builds it, on one model: check, load, one
-    batch; this process's NVML entry at each step; llama.cpp's own lines."""
+    """The product's engine on one model, as the dashboard configures it: the backend's
+    check, then the engine the backend's process serves (`LlamaCppEngine`, with the plan's
+    offload) run here, in this process, so that NVML's entry for this process is the
+    engine's: load, one batch; NVML at each step; llama.cpp's own lines."""
     from tui.config import parse_config
     from tui.llm import make_backend
     from tui.llm.llamacpp_backend import EmbeddedTriageModel
+    from tui.llm.llamacpp_engine import LlamaCppEngine
+    from tui.llm.protocol import with_system_prompt
     from tui.mail.verdicts import ReplyProblem, VerdictList, parse_reply, verdict_format_schema
     from tui.planning.service import PlanOptions, make_plan
 
     pid = os.getpid()
     handler = _LogLines(echo)
-    engine_log = logging.getLogger("tui.llm.llamacpp_backend")
+    engine_log = logging.getLogger("tui.llm.llamacpp_engine")
     engine_log.addHandler(handler)
     engine_log.setLevel(logging.DEBUG)
     config = parse_config({
@@ -879,7 +889,13 @@ def embedded_run(name: str, model: Path, *, num_ctx: int, reserve: int, fill: bo
             sampler.start(pid)
         _step(run, "load (plan, then llama.cpp)")
         t0 = time.monotonic()
-        loaded = backend._load()  # what run_batch does first; here apart, to read idle
+        settings = config.llamacpp
+        engine = LlamaCppEngine(str(backend.locate()), model=settings.model, num_ctx=num_ctx,
+                                gpu_layers=settings.gpu_layers,
+                                flash_attention=settings.flash_attention,
+                                kv_cache_type=settings.kv_cache_type, threads=settings.threads,
+                                plan_fits=plan_fits)
+        loaded = engine.load()  # what the first batch does first; here apart, to read idle
         run["load_s"] = round(time.monotonic() - t0, 1)
         run["placement"] = loaded.placement
         if plans:
@@ -898,11 +914,10 @@ def embedded_run(name: str, model: Path, *, num_ctx: int, reserve: int, fill: bo
             sampler.sample()
             run["nvml_idle_bytes"] = sampler.process_used(pid)
             run["nvml_load_peak_bytes"] = sampler.peak_process
-        run["check_loaded"] = backend.check().detail
         _step(run, "prompt")
         if fill:
             room = num_ctx - max(reserve, 1)
-            messages, ids, counted = _fill_messages(backend, loaded, room - 8)
+            messages, ids, counted = _fill_messages(backend.system_prompt, loaded, room - 8)
             batches = [("context fill", messages, ids)]
             run["prompt_tokens_counted"] = counted
         else:
@@ -917,7 +932,9 @@ def embedded_run(name: str, model: Path, *, num_ctx: int, reserve: int, fill: bo
                 sampler.reset_peak()
             t0 = time.monotonic()
             try:
-                reply = backend.run_batch(messages, verdict_format_schema(ids), pieces.append)
+                reply = engine.run_batch(with_system_prompt(messages, backend.system_prompt),
+                                         verdict_format_schema(ids), pieces.append,
+                                         max_tokens=reserve, temperature=0.0, timeout=600)
                 batch.update({"text": reply.text[:2000],
                               "prompt_eval_count": reply.prompt_eval_count,
                               "eval_count": reply.eval_count, "done_reason": reply.done_reason,
@@ -945,8 +962,7 @@ def embedded_run(name: str, model: Path, *, num_ctx: int, reserve: int, fill: bo
         if sampler:
             run["nvml_peak_bytes"] = max(b["nvml_peak_bytes"] for b in run["batches"])
         _step(run, "close")
-        llama.close()
-        backend._loaded = None
+        engine.close()
         time.sleep(0.5)
         if sampler:
             run["nvml_after_close_bytes"] = sampler.process_used(pid)

@@ -4,8 +4,9 @@ resource tracker happy under Textual, tie the child to the parent's life, send i
 (native libraries' too) to the log file, and say in words how it ended.
 
 The WhisperX worker (`tui/transcripts/worker/handle.py`, `process_main.py`) was written with
-its own copies of these; the embedded llama.cpp engine (`tui/llm/llamacpp_process.py`) uses
-these.
+its own copies of these (its die-with-parent uses PR_SET_PDEATHSIG: see `die_with_parent` for
+why that is tied to a thread); the embedded llama.cpp engine (`tui/llm/llamacpp_process.py`)
+uses these.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+import time
 from typing import Any
 
 
@@ -49,17 +52,23 @@ def ensure_resource_tracker() -> None:
             sys.stderr = saved
 
 
-def die_with_parent() -> None:
-    """In the child: if the parent is killed (SIGKILL, OOM killer), take this process and its
-    VRAM too (Linux; elsewhere the closed request pipe still ends the child)."""
-    try:
-        import ctypes
+def die_with_parent(poll_seconds: float = 1.0) -> None:
+    """In the child: if the parent dies (SIGKILL, OOM killer), end this process and free its
+    VRAM too, within `poll_seconds`.
 
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
+    A watching thread, not PR_SET_PDEATHSIG: Linux sends that signal when the *thread* that
+    spawned the child ends, and the thread that starts a child here (a batch's) may end long
+    before the parent does (seen: an engine killed between two batches). Native code that
+    holds no GIL (llama.cpp's calls through ctypes release it) does not stop the watch."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_seconds)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def redirect_output(log_path: str) -> None:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,9 +141,47 @@ def test_a_segfault_in_the_engine_is_a_deferred_batch_and_the_mail_is_triaged_af
     assert backend.engine_pid is None  # stopping the pipeline ends the engine
 
 
-def test_stopping_mid_batch_ends_the_engine_at_once(engine: EmbeddedTriageModel) -> None:
-    import threading
+def test_the_engine_outlives_the_thread_that_started_it(engine: EmbeddedTriageModel) -> None:
+    starter = threading.Thread(target=lambda: engine.run_batch(
+        two_mails(), verdict_format_schema(["m1", "m2"]), lambda _t: None))
+    starter.start()
+    starter.join(timeout=30)
+    pid = engine.engine_pid
+    time.sleep(1.5)  # a death signal tied to the starting thread would have come by now
+    engine.run_batch(two_mails(), verdict_format_schema(["m1", "m2"]), lambda _t: None)
+    assert pid is not None and engine.engine_pid == pid
 
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has ended
+
+
+def test_the_engine_dies_with_the_app(tmp_path: Path) -> None:
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    app = (
+        "import os, signal\n"
+        "from tui.llm.llamacpp_backend import EmbeddedTriageModel\n"
+        f"engine = EmbeddedTriageModel({str(model)!r}, num_ctx=4096, temperature=0.0, "
+        f"max_tokens=64, timeout=60, engine={STAND_IN!r})\n"
+        f"engine.run_batch({two_mails()!r}, {{}}, lambda _t: None)\n"
+        "print(engine.engine_pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    result = subprocess.run([sys.executable, "-c", app], capture_output=True, text=True,
+                            timeout=60, cwd=Path(__file__).resolve().parents[3])
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    pid = int(result.stdout.split()[0])
+    ends = time.monotonic() + 10
+    while _running(pid) and time.monotonic() < ends:
+        time.sleep(0.1)
+    assert not _running(pid)
+
+
+def test_stopping_mid_batch_ends_the_engine_at_once(engine: EmbeddedTriageModel) -> None:
     engine.run_batch(two_mails(), verdict_format_schema(["m1", "m2"]), lambda _t: None)
     errors: list[BaseException] = []
 
