@@ -3,9 +3,9 @@
 # embedded engine"): build the CUDA shared libraries as embedded_gpu_session.sh does, then
 #   1. what libggml-cuda.so is linked with and exports (C++ runtime symbols), which symbols of
 #      the other libraries bind to it in a Python process (LD_DEBUG=bindings);
-#   2. load a model's vocabulary (the step that crashed) through llama-cpp-python: as it is,
-#      with libstdc++ loaded RTLD_GLOBAL first (what tui/llm/llamacpp_backend.py now does), and
-#      with LD_PRELOAD;
+#   2. load a model on the GPU (the step that crashed) through llama-cpp-python and decode:
+#      as it is, with libstdc++ loaded RTLD_GLOBAL first (what tui/llm/llamacpp_engine.py now
+#      does), and with LD_PRELOAD;
 #   3. the embedded measurement (`llm_gpu_memory.py embedded`, the product's code) if 2 found a
 #      way that loads;
 #   4. the libraries relinked with -Wl,--exclude-libs,ALL, loaded as they are.
@@ -51,19 +51,22 @@ sys.path.insert(0, "/tmp/emb/site")
 if mode == "global":
     ctypes.CDLL("libstdc++.so.6", mode=ctypes.RTLD_GLOBAL)
 import llama_cpp
-llm = llama_cpp.Llama(model_path=model, vocab_only=True, verbose=False)
-print(f"   {mode}: vocabulary loaded ({llm.n_vocab()} tokens)", flush=True)
+# A full load on the GPU (the crash came once the device was prepared: a vocabulary-only
+# load passed without the fix on 2026-12-02), then one decode.
+llm = llama_cpp.Llama(model_path=model, n_gpu_layers=-1, n_ctx=512, verbose=False)
+llm.eval(llm.tokenize(b"Hello, world"))
+print(f"   {mode}: loaded on the GPU and decoded ({llm.n_vocab()} tokens)", flush=True)
 PY
 probe() {  # mode [env...]
   local mode=$1; shift
   env "$@" timeout 60 python3 -X faulthandler "$W/probe.py" "$mode" "$probe_model" "$L" \
     > "$W/probe-$mode.out" 2>&1
   local rc=$?
-  grep -E "vocabulary loaded|Segmentation|Fatal" "$W/probe-$mode.out" | head -2
+  grep -E "decoded|Segmentation|Fatal" "$W/probe-$mode.out" | head -2
   echo "   $mode: exit $rc"
   return $rc
 }
-say "2. loading the vocabulary through llama-cpp-python"
+say "2. loading on the GPU through llama-cpp-python"
 LD_DEBUG=bindings LD_DEBUG_OUTPUT=$W/bindings probe plain
 echo "   symbols bound to libggml-cuda.so from other objects (first 25):"
 grep -h "to $L/libggml-cuda.so.0" "$W"/bindings.* | grep -v "binding file $L/libggml-cuda" \
