@@ -182,6 +182,7 @@ class EmbeddedTriageModel:
         if self.engine_pid is not None:
             return
         self._forget()
+        self._closing = False  # a close() that killed the last engine mid-batch is over
         from tui.llm.llamacpp_process import engine_main
 
         ensure_resource_tracker()

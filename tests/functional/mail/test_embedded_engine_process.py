@@ -200,3 +200,10 @@ def test_stopping_mid_batch_ends_the_engine_at_once(engine: EmbeddedTriageModel)
     assert not worker.is_alive()
     assert errors and "stopped during this batch" in str(errors[0])
     assert engine.engine_pid is None
+    # The next batch starts a fresh engine, and its crash is a crash again, not a stop.
+    engine.run_batch(two_mails(), verdict_format_schema(["m1", "m2"]), lambda _t: None)
+    pid = engine.engine_pid
+    assert pid is not None
+    with pytest.raises(BackendUnavailable, match="engine crashed"):
+        engine.run_batch(two_mails(), verdict_format_schema(["m1", "m2"]),
+                         lambda _t: os.kill(pid, signal.SIGKILL))
