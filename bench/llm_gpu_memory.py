@@ -18,12 +18,13 @@ Subcommands (one device call can run `all`; `report` runs anywhere):
     python3 bench/llm_gpu_memory.py report bench/results/llm_gpu_memory-h200-2026-12-02.json
 
 `embedded` does the same for the product's own engine (`[llm] backend = "llamacpp"`,
-`tui.llm.llamacpp_backend.EmbeddedTriageModel` through llama-cpp-python 0.3.36): it builds
-llama.cpp's shared libraries with CUDA (`BUILD_SHARED_LIBS=ON`, target `llama`: libllama,
-libggml, libggml-base, libggml-cpu, libggml-cuda), points LLAMA_CPP_LIB_PATH at them, and in
-this one process makes the backend from a config (`tui.llm.make_backend`, with the plan's
-`llm_fits_its_card` deciding the offload, as the dashboard does), checks it, loads it and runs
-one batch, sampling this process's own NVML entry. The Devstral-shaped GGUF (with a chat
+llama-cpp-python 0.3.36): it builds llama.cpp's shared libraries with CUDA
+(`BUILD_SHARED_LIBS=ON`, target `llama`: libllama, libggml, libggml-base, libggml-cpu,
+libggml-cuda), points LLAMA_CPP_LIB_PATH at them, makes the backend from a config
+(`tui.llm.make_backend`, with the plan's `llm_fits_its_card` deciding the offload, as the
+dashboard does) and checks it, then runs in this one process the engine that the backend's
+own process serves (`tui.llm.llamacpp_engine.LlamaCppEngine`): load, one batch, sampling this
+process's NVML entry. The Devstral-shaped GGUF (with a chat
 template) gets a prompt that fills the context (zero weights: the reply is noise, cut at a
 few tokens); SmolLM2-135M-Instruct gets two short mails and must give verdicts.
 
@@ -135,6 +136,10 @@ def pack(sources: Path, carry: Path) -> None:
 # this interpreter); pydantic_core is compiled: its wheel for the device's Python is unpacked.
 EMBEDDED_PACKAGES = ("llama_cpp", "diskcache", "pydantic", "annotated_types",
                      "typing_inspection", "typing_extensions", "ollama", "platformdirs")
+# What bench/triage_quality.py adds (the OpenAI-compatible backend, the IMAP parsing): pure
+# Python but for jiter (a wheel, like pydantic_core).
+QUALITY_PACKAGES = ("openai", "httpx2", "httpcore2", "truststore", "httpx", "httpcore", "h11",
+                    "anyio", "sniffio", "idna", "certifi", "imapclient", "tqdm")
 # On the image already (KINDS.md): carried as a fallback, found only where the image lacks them.
 EMBEDDED_FALLBACK = ("jinja2", "markupsafe")
 _SKIP_COPY = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.so.*", "*.dylib")
@@ -155,6 +160,13 @@ def _copy_module(name: str, into: Path) -> None:
         shutil.copytree(origin.parent, into / name, ignore=skip, dirs_exist_ok=True)
     else:
         shutil.copy2(origin, into / origin.name)
+    # Its metadata too: some read their own version at import (imapclient does).
+    import importlib.metadata as metadata
+
+    for dist in metadata.packages_distributions().get(name, []):
+        info = getattr(metadata.distribution(dist), "_path", None)
+        if info is not None and Path(info).is_dir():
+            shutil.copytree(info, into / Path(info).name, dirs_exist_ok=True)
 
 
 def _split(path: Path, first: Path, rest: Path | None, first_bytes: int) -> dict[str, Any]:
@@ -171,17 +183,20 @@ def _split(path: Path, first: Path, rest: Path | None, first_bytes: int) -> dict
 
 
 def pack_embedded(carry: Path, wheels: list[Path], smollm2: Path | None,
-                  first_mib: float, carry2: Path | None) -> None:
+                  first_mib: float, carry2: Path | None, quality: bool = False) -> None:
     """The Python side of `embedded` into `carry`: site/ (EMBEDDED_PACKAGES and the wheels),
     fallback/, app/tui (this checkout's), and SmolLM2, split at `first_mib` when one call's
-    64 MiB cannot hold it (the rest goes into `carry2`, for a second call)."""
+    64 MiB cannot hold it (the rest goes into `carry2`, for a second call). `quality`: also
+    what bench/triage_quality.py needs (QUALITY_PACKAGES, the bench itself under app/), and
+    site/ as one site.tar.xz (the OpenAI client alone is 30 MB of files), which the device
+    command unpacks beside it (`tar -xJf site.tar.xz`)."""
     import zipfile
 
     site, fallback, app = carry / "site", carry / "fallback", carry / "app"
     for folder in (site, fallback, app):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-    for name in EMBEDDED_PACKAGES:
+    for name in EMBEDDED_PACKAGES + (QUALITY_PACKAGES if quality else ()):
         _copy_module(name, site)
     for name in EMBEDDED_FALLBACK:
         _copy_module(name, fallback)
@@ -190,6 +205,12 @@ def pack_embedded(carry: Path, wheels: list[Path], smollm2: Path | None,
             zf.extractall(site)
     shutil.copytree(HERE.parent / "tui", app / "tui", ignore=shutil.ignore_patterns(
         "__pycache__", "*.pyc"))
+    if quality:
+        shutil.copytree(HERE, app / "bench", ignore=shutil.ignore_patterns(
+            "__pycache__", "*.pyc", "results", "triage_quality_runs"))
+        with tarfile.open(carry / "site.tar.xz", "w:xz", preset=6) as tar:
+            tar.add(site, arcname="site")
+        shutil.rmtree(site)
     if smollm2 is not None:
         manifest = _split(smollm2, carry / "smollm2.part-a",
                           (carry2 / "smollm2.part-b") if carry2 else None,
@@ -311,13 +332,17 @@ def build(carry: Path, workdir: Path, jobs: int) -> Path:
     return server
 
 
-def build_shared(carry: Path, workdir: Path, jobs: int, cuda: bool = True) -> Path:
+def build_shared(carry: Path, workdir: Path, jobs: int, cuda: bool = True,
+                 server: bool = False, fa_kernels: bool = True) -> Path:
     """llama.cpp's shared libraries as llama-cpp-python loads them (LLAMA_CPP_LIB_PATH):
     libllama.so and the ggml libraries it links (with ggml-cuda), used where they are built
-    (CMake's build-tree rpath, as the llama-server of `build` runs)."""
+    (CMake's build-tree rpath, as the llama-server of `build` runs). `server`: llama-server
+    too, linked to the same libraries (one CUDA compile for both); `fa_kernels=False`
+    builds ggml-cuda without its flash-attention kernels (GGML_CUDA_FA=OFF: a shorter
+    build, for runs that keep flash attention off)."""
     build_dir = workdir / "build-shared"
     lib_dir = build_dir / "bin"
-    if (lib_dir / "libllama.so").exists():
+    if (lib_dir / "libllama.so").exists() and (not server or (lib_dir / "llama-server").exists()):
         print(f"{lib_dir}/libllama.so already built (warm machine)", flush=True)
         return lib_dir
     workdir.mkdir(parents=True, exist_ok=True)
@@ -327,13 +352,16 @@ def build_shared(carry: Path, workdir: Path, jobs: int, cuda: bool = True) -> Pa
     configure = [
         "cmake", "-S", str(workdir / "llama.cpp"), "-B", str(build_dir), "-G", "Ninja",
         "-DCMAKE_BUILD_TYPE=Release", f"-DGGML_CUDA={'ON' if cuda else 'OFF'}",
-        "-DBUILD_SHARED_LIBS=ON", "-DLLAMA_BUILD_COMMON=OFF", "-DLLAMA_BUILD_TOOLS=OFF",
-        "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF",
-        "-DLLAMA_BUILD_APP=OFF", "-DLLAMA_OPENSSL=OFF",
+        "-DBUILD_SHARED_LIBS=ON", f"-DLLAMA_BUILD_COMMON={'ON' if server else 'OFF'}",
+        f"-DLLAMA_BUILD_TOOLS={'ON' if server else 'OFF'}",
+        f"-DLLAMA_BUILD_SERVER={'ON' if server else 'OFF'}", "-DLLAMA_BUILD_TESTS=OFF",
+        "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_APP=OFF", "-DLLAMA_OPENSSL=OFF",
+        "-DLLAMA_USE_PREBUILT_UI=OFF", "-DLLAMA_BUILD_UI=OFF",
         f"-DLLAMA_BUILD_COMMIT={LLAMA_CPP_COMMIT}", "-DLLAMA_BUILD_NUMBER=0",
     ]
     if cuda:
         configure += ["-DCMAKE_CUDA_ARCHITECTURES=90", "-DGGML_CUDA_NCCL=OFF",
+                      f"-DGGML_CUDA_FA={'ON' if fa_kernels else 'OFF'}",
                       *_cuda_library_flags()]
     if shutil.which("ninja") is None:
         configure.remove("Ninja")
@@ -341,8 +369,9 @@ def build_shared(carry: Path, workdir: Path, jobs: int, cuda: bool = True) -> Pa
     (workdir / "configure-shared.json").write_text(json.dumps(configure))
     _run(configure, log)
     print(f"configured in {time.monotonic() - started:.0f} s", flush=True)
-    _run(["cmake", "--build", str(build_dir), "--target", "llama", "-j", str(jobs)], log)
-    print(f"built libllama and ggml in {time.monotonic() - started:.0f} s: "
+    targets = ["llama", *(["llama-server"] if server else [])]
+    _run(["cmake", "--build", str(build_dir), "--target", *targets, "-j", str(jobs)], log)
+    print(f"built {' and '.join(targets)} in {time.monotonic() - started:.0f} s: "
           + ", ".join(sorted(p.name for p in lib_dir.glob("lib*.so"))), flush=True)
     return lib_dir
 
@@ -716,7 +745,12 @@ def _embedded_environment(carry: Path, lib_dir: Path) -> dict[str, Any]:
                             "libraries": sorted(p.name for p in lib_dir.glob("lib*.so"))}
     for name in ("numpy", "jinja2", "markupsafe", "pydantic", "llama_cpp", "pynvml"):
         try:
-            module = __import__(name)
+            if name == "llama_cpp":  # as the engine imports it (libstdc++ loaded first)
+                from tui.llm.llamacpp_engine import import_llama_cpp
+
+                module = import_llama_cpp()
+            else:
+                module = __import__(name)
             info[name] = (f"{getattr(module, '__version__', '?')} from "
                           f"{Path(module.__file__ or '?').parent}")
         except Exception as error:  # record, then let the run say what it cannot do
@@ -724,8 +758,8 @@ def _embedded_environment(carry: Path, lib_dir: Path) -> dict[str, Any]:
     return info
 
 
-def _fill_messages(backend: Any, loaded: Any, target: int) -> tuple[list[dict[str, str]],
-                                                                     list[str], int]:
+def _fill_messages(system_prompt: str, loaded: Any, target: int
+                   ) -> tuple[list[dict[str, str]], list[str], int]:
     """One mail whose body makes the whole prompt (system prompt, template and all, as the
     backend counts it) `target` tokens."""
     from tui.mail.prompt import PromptEmail, build_messages
@@ -737,7 +771,7 @@ def _fill_messages(backend: Any, loaded: Any, target: int) -> tuple[list[dict[st
                               system_prompt=None)
 
     def count(msgs: list[dict[str, str]]) -> int:
-        system = [{"role": "system", "content": backend.system_prompt}]
+        system = [{"role": "system", "content": system_prompt}]
         return len(loaded.prompt_tokens(system + msgs))
 
     size = 0
@@ -799,17 +833,21 @@ def _plan_summary(result: Any) -> dict[str, Any]:
 def embedded_run(name: str, model: Path, *, num_ctx: int, reserve: int, fill: bool,
                  sampler: Sampler | None, echo: bool = False,
                  progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """The product's engine, as the dashboard builds it, on one model: check, load, one
-    batch; this process's NVML entry at each step; llama.cpp's own lines."""
+    """The product's engine on one model, as the dashboard configures it: the backend's
+    check, then the engine the backend's process serves (`LlamaCppEngine`, with the plan's
+    offload) run here, in this process, so that NVML's entry for this process is the
+    engine's: load, one batch; NVML at each step; llama.cpp's own lines."""
     from tui.config import parse_config
     from tui.llm import make_backend
     from tui.llm.llamacpp_backend import EmbeddedTriageModel
+    from tui.llm.llamacpp_engine import LlamaCppEngine
+    from tui.llm.protocol import with_system_prompt
     from tui.mail.verdicts import ReplyProblem, VerdictList, parse_reply, verdict_format_schema
     from tui.planning.service import PlanOptions, make_plan
 
     pid = os.getpid()
     handler = _LogLines(echo)
-    engine_log = logging.getLogger("tui.llm.llamacpp_backend")
+    engine_log = logging.getLogger("tui.llm.llamacpp_engine")
     engine_log.addHandler(handler)
     engine_log.setLevel(logging.DEBUG)
     config = parse_config({
@@ -851,7 +889,13 @@ def embedded_run(name: str, model: Path, *, num_ctx: int, reserve: int, fill: bo
             sampler.start(pid)
         _step(run, "load (plan, then llama.cpp)")
         t0 = time.monotonic()
-        loaded = backend._load()  # what run_batch does first; here apart, to read idle
+        settings = config.llamacpp
+        engine = LlamaCppEngine(str(backend.locate()), model=settings.model, num_ctx=num_ctx,
+                                gpu_layers=settings.gpu_layers,
+                                flash_attention=settings.flash_attention,
+                                kv_cache_type=settings.kv_cache_type, threads=settings.threads,
+                                plan_fits=plan_fits)
+        loaded = engine.load()  # what the first batch does first; here apart, to read idle
         run["load_s"] = round(time.monotonic() - t0, 1)
         run["placement"] = loaded.placement
         if plans:
@@ -870,11 +914,10 @@ def embedded_run(name: str, model: Path, *, num_ctx: int, reserve: int, fill: bo
             sampler.sample()
             run["nvml_idle_bytes"] = sampler.process_used(pid)
             run["nvml_load_peak_bytes"] = sampler.peak_process
-        run["check_loaded"] = backend.check().detail
         _step(run, "prompt")
         if fill:
             room = num_ctx - max(reserve, 1)
-            messages, ids, counted = _fill_messages(backend, loaded, room - 8)
+            messages, ids, counted = _fill_messages(backend.system_prompt, loaded, room - 8)
             batches = [("context fill", messages, ids)]
             run["prompt_tokens_counted"] = counted
         else:
@@ -889,7 +932,9 @@ def embedded_run(name: str, model: Path, *, num_ctx: int, reserve: int, fill: bo
                 sampler.reset_peak()
             t0 = time.monotonic()
             try:
-                reply = backend.run_batch(messages, verdict_format_schema(ids), pieces.append)
+                reply = engine.run_batch(with_system_prompt(messages, backend.system_prompt),
+                                         verdict_format_schema(ids), pieces.append,
+                                         max_tokens=reserve, temperature=0.0, timeout=600)
                 batch.update({"text": reply.text[:2000],
                               "prompt_eval_count": reply.prompt_eval_count,
                               "eval_count": reply.eval_count, "done_reason": reply.done_reason,
@@ -917,8 +962,7 @@ def embedded_run(name: str, model: Path, *, num_ctx: int, reserve: int, fill: bo
         if sampler:
             run["nvml_peak_bytes"] = max(b["nvml_peak_bytes"] for b in run["batches"])
         _step(run, "close")
-        llama.close()
-        backend._loaded = None
+        engine.close()
         time.sleep(0.5)
         if sampler:
             run["nvml_after_close_bytes"] = sampler.process_used(pid)
@@ -988,6 +1032,7 @@ def _embedded_child(args: argparse.Namespace, name: str, lib_dir: Path) -> dict[
     cmd += ["--gguf-py", args.gguf_py] if args.gguf_py else []
     cmd += ["--smollm2", str(args.smollm2)] if args.smollm2 else []
     cmd += ["--no-nvml"] if args.no_nvml else []
+    cmd += ["--split-mode", args.split_mode]
     child_json.unlink(missing_ok=True)
     with log_path.open("w") as log_fh:
         proc = subprocess.run(cmd, stdout=log_fh, stderr=subprocess.STDOUT,
@@ -1022,7 +1067,8 @@ def embedded(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
                      **({} if args.in_process else
                         {k: v for k, v in _versions(None).items()
                          if k in ("nvcc", "nvidia_smi_header")})},
-        "settings": {"nvml_interval_ms": args.nvml_interval_ms, "in_process": args.in_process},
+        "settings": {"nvml_interval_ms": args.nvml_interval_ms, "in_process": args.in_process,
+                     "split_mode": args.split_mode},
         "runs": [],
     }
     sampler = None if args.no_nvml else Sampler(args.nvml_interval_ms / 1000)
@@ -1049,6 +1095,11 @@ def embedded(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
             raise SystemExit(f"unknown model {name}")
         print(f"-- embedded {name}: {model}, num_ctx {num_ctx}", flush=True)
         if args.in_process:
+            if args.split_mode == "layer":  # what the backend reads when it loads
+                import llama_cpp
+
+                llama_cpp.LLAMA_SPLIT_MODE_NONE = llama_cpp.LLAMA_SPLIT_MODE_LAYER
+
             def progress(partial: dict[str, Any]) -> None:
                 _save({**results, "runs": [*results["runs"], partial]}, args.json)
 
@@ -1258,6 +1309,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="cut SmolLM2 after this many MiB; the rest goes into --carry2")
     p.add_argument("--carry2", type=Path, default=None,
                    help="the second call's folder: the rest of SmolLM2, the scripts, app/")
+    p.add_argument("--quality", action="store_true",
+                   help="also what bench/triage_quality.py needs; site/ as site.tar.xz")
+    p = sub.add_parser("build-shared", help="device: the shared libraries (and llama-server)")
+    p.add_argument("--carry", type=Path, default=HERE)
+    p.add_argument("--workdir", type=Path, default=Path("/tmp/llm-gpu"))
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 4)
+    p.add_argument("--server", action="store_true", help="llama-server too, on the same libraries")
+    p.add_argument("--no-fa-kernels", action="store_true",
+                   help="GGML_CUDA_FA=OFF: no flash-attention kernels, a shorter build")
     p = sub.add_parser("embedded", help="device: the product's embedded engine on the GPU")
     p.add_argument("--carry", type=Path, default=HERE)
     p.add_argument("--workdir", type=Path, default=Path("/tmp/llm-gpu"))
@@ -1278,6 +1338,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="NVML sampling thread period; 0: no thread, readings at each step")
     p.add_argument("--in-process", action="store_true",
                    help="run the models in this process (the default runs each in a child)")
+    p.add_argument("--split-mode", choices=("none", "layer"), default="none",
+                   help="the engine's split mode: none (the product's: one card) or layer "
+                        "(llama-server's default), to tell a crash of one from the other")
     p.add_argument("--deadline-s", type=float, default=540)
     for name in ("build", "measure", "all"):
         p = sub.add_parser(name)
@@ -1303,7 +1366,10 @@ def main(argv: list[str] | None = None) -> int:
         pack(args.sources, args.carry)
         if args.embedded:
             pack_embedded(args.carry, args.wheel, args.smollm2, args.smollm2_first_mib,
-                          args.carry2)
+                          args.carry2, args.quality)
+    elif args.command == "build-shared":
+        build_shared(args.carry, args.workdir, args.jobs, server=args.server,
+                     fa_kernels=not args.no_fa_kernels)
     elif args.command == "embedded":
         if args.assemble_from and "smollm2" in args.models:
             try:

@@ -174,6 +174,7 @@ class RunResult:
     model: str
     num_ctx: int
     system_prompt_sent: bool
+    system_prompt_source: str  # "config", "built-in" (no Modelfile), or "modelfile" (Ollama)
     batch_size: int | None
     mails: list[MailResult]
     calls: list[CallRecord]
@@ -189,6 +190,12 @@ def _model_name(config: Config) -> str:
     if config.llm.backend == "openai":
         return f"{config.openai.model} at {config.openai.base_url}"
     return f"{config.ollama.model} at {config.ollama.host}"
+
+
+def _system_prompt_source(config: Config) -> str:
+    if config.llm.system_prompt.strip():
+        return "config"
+    return "modelfile" if config.llm.backend == "ollama" else "built-in"
 
 
 def run(config: Config, mails: Sequence[LabelledMail], *, batch_size: int | None,
@@ -226,7 +233,9 @@ def run(config: Config, mails: Sequence[LabelledMail], *, batch_size: int | None
             store.close()
     return RunResult(backend=config.llm.backend, model=_model_name(config),
                      num_ctx=pipeline.num_ctx,
-                     system_prompt_sent=bool(config.llm.system_prompt.strip()),
+                     system_prompt_sent=bool(config.llm.system_prompt.strip())
+                     or config.llm.backend != "ollama",
+                     system_prompt_source=_system_prompt_source(config),
                      batch_size=batch_size, mails=results, calls=backend.calls,
                      wall_seconds=wall)
 
@@ -280,6 +289,7 @@ def as_json(result: RunResult, score: QualityScore) -> dict[str, Any]:
         "schema_version": 1,
         "run": {"backend": result.backend, "model": result.model, "num_ctx": result.num_ctx,
                 "system_prompt_sent": result.system_prompt_sent,
+                "system_prompt_source": result.system_prompt_source,
                 "batch_size": result.batch_size, "wall_seconds": result.wall_seconds,
                 "seconds_per_mail": result.wall_seconds / len(result.mails)
                 if result.mails else None},
@@ -322,7 +332,12 @@ def report(data: dict[str, Any], *, details: bool = False) -> str:
     mails = len(rows)
     answered = sum(row["predicted"] is not None for row in rows)
     without = Counter(row["state"] for row in rows if row["predicted"] is None)
-    system = ("[llm] system_prompt, sent with every batch" if run_info["system_prompt_sent"]
+    # Since cd2ab59 a backend without a Modelfile sends the built-in prompt when [llm]
+    # system_prompt is empty; runs saved before (no "system_prompt_source") sent none.
+    source = run_info.get("system_prompt_source")
+    system = ("the built-in prompt (tui/prompts.py), sent with every batch: no Modelfile "
+              "holds one here" if source == "built-in"
+              else "[llm] system_prompt, sent with every batch" if run_info["system_prompt_sent"]
               else "none sent; the Modelfile's SYSTEM applies" if run_info["backend"] == "ollama"
               else "none sent ([llm] system_prompt is empty and an OpenAI-compatible server "
                    "has no Modelfile: the model sees only the task line, the mails and the "

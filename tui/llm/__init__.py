@@ -2,7 +2,8 @@
 
 `protocol` holds the interface and the errors every backend raises (BackendUnavailable,
 ModelMissing, PromptTooLong); one module per backend (`ollama_backend`, `openai_backend`,
-`llamacpp_backend`: llama.cpp in this process) imports only `protocol` and the adapters;
+`llamacpp_backend`: llama.cpp in a process of its own, `llamacpp_process` running
+`llamacpp_engine`) imports only `protocol` and the adapters;
 `make_backend` picks the one `[llm] backend` names, importing it only then, so nothing here
 imports a backend's client library up front.
 """
@@ -30,12 +31,13 @@ __all__ = ["BackendError", "BackendStatus", "BackendUnavailable", "BatchReply", 
            "PromptTooLong", "TriageBackend", "make_backend"]
 
 
-def make_backend(config: Config, *,
-                 plan_fits: Callable[[], bool] | None = None) -> TriageBackend:
+def make_backend(config: Config, *, plan_fits: Callable[[], bool] | None = None,
+                 log_path: str | None = None) -> TriageBackend:
     """The backend `[llm] backend` names, configured from the matching section and the
-    settings every backend shares (`[llm] temperature`, `[budget]`). `plan_fits` (the
-    embedded engine only) says, when it loads, whether the plan keeps its headroom on the
-    LLM's card; without it, a GPU llama.cpp sees gets every layer."""
+    settings every backend shares (`[llm] temperature`, `[budget]`). For the embedded engine
+    only: `plan_fits` says, when it starts, whether the plan keeps its headroom on the LLM's
+    card (without it, a GPU llama.cpp sees gets every layer), and `log_path` is where its
+    process writes (without it, that process's output goes where this one's does)."""
     num_ctx = config.budget.num_ctx
     temperature = config.llm.temperature
     # Neither the embedded engine nor an OpenAI-compatible server has a Modelfile holding a
@@ -51,7 +53,7 @@ def make_backend(config: Config, *,
             timeout=embedded.timeout_seconds, ollama_models=embedded.ollama_models,
             gpu_layers=embedded.gpu_layers, flash_attention=embedded.flash_attention,
             kv_cache_type=embedded.kv_cache_type, threads=embedded.threads,
-            system_prompt=TRIAGE_SYSTEM_PROMPT, plan_fits=plan_fits)
+            system_prompt=TRIAGE_SYSTEM_PROMPT, plan_fits=plan_fits, log_path=log_path)
     if config.llm.backend == "openai":
         from tui.llm.openai_backend import OpenAITriageModel
 

@@ -550,6 +550,11 @@ class MailPipeline:
     def stop(self) -> None:
         self._stopping.set()
         self._new_mail.set()
+        # A backend with a process of its own (the embedded engine) ends it: a batch in
+        # flight goes back to the queue rather than holding the triage thread.
+        close = getattr(self.model, "close", None)
+        if callable(close):
+            close()
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()

@@ -164,8 +164,8 @@ class Services:
 
     def llm_backend(self) -> TriageBackend:
         """The one backend mail and summaries share, built once (no I/O until it is used).
-        llama.cpp in this process gets the plan's word on the GPU offload (asked when the
-        model loads, on the first thread that calls it)."""
+        The embedded llama.cpp engine gets the plan's word on the GPU offload (asked when its
+        process starts) and the log file for that process's output."""
         if self._llm is None:
             from tui.llm import make_backend
 
@@ -175,7 +175,8 @@ class Services:
                 from tui.planning.service import llm_fits_its_card
 
                 config = self.config
-                self._llm = make_backend(config, plan_fits=lambda: llm_fits_its_card(config))
+                self._llm = make_backend(config, plan_fits=lambda: llm_fits_its_card(config),
+                                         log_path=self.log_path)
             else:
                 self._llm = make_backend(self.config)
         return self._llm
