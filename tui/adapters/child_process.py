@@ -3,10 +3,8 @@
 resource tracker happy under Textual, tie the child to the parent's life, send its output
 (native libraries' too) to the log file, and say in words how it ended.
 
-The WhisperX worker (`tui/transcripts/worker/handle.py`, `process_main.py`) was written with
-its own copies of these (its die-with-parent uses PR_SET_PDEATHSIG: see `die_with_parent` for
-why that is tied to a thread); the embedded llama.cpp engine (`tui/llm/llamacpp_process.py`)
-uses these.
+Used by the WhisperX worker (`tui/transcripts/worker/handle.py`, `process_main.py`) and the
+embedded llama.cpp engine (`tui/llm/llamacpp_process.py`).
 """
 
 from __future__ import annotations

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
-import os
 import queue
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from tui.adapters.child_process import ensure_resource_tracker, spawn_context
 from tui.transcripts.options import TranscribeOptions
 
 log = logging.getLogger(__name__)
@@ -39,33 +37,6 @@ class WorkerExited:
     cancelled: bool
 
 
-def _has_real_fileno(stream: object) -> bool:
-    try:
-        return stream is not None and stream.fileno() >= 0  # type: ignore[attr-defined]
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
-def _ensure_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker with a real stderr.
-
-    The tracker is spawned with `sys.stderr.fileno()` among its inherited descriptors; under
-    Textual, sys.stderr is a capture object without one ("bad value(s) in fds_to_keep").
-    """
-    from multiprocessing import resource_tracker
-
-    if _has_real_fileno(sys.stderr):
-        resource_tracker.ensure_running()
-        return
-    saved = sys.stderr
-    with open(os.devnull, "w", encoding="utf-8") as devnull:
-        sys.stderr = sys.__stderr__ if _has_real_fileno(sys.__stderr__) else devnull
-        try:
-            resource_tracker.ensure_running()
-        finally:
-            sys.stderr = saved
-
-
 class WorkerProcess:
     """One WhisperX worker process, seen from the parent: started on the first file,
     stopped when idle (`idle_unload_seconds`) or asked, restarted after a crash. It holds
@@ -77,7 +48,7 @@ class WorkerProcess:
         self.options = options
         self.log_path = log_path
         self.idle_unload_seconds = idle_unload_seconds
-        self._context = multiprocessing.get_context("spawn")
+        self._context = spawn_context()
         self._process: Any = None
         self._requests: Any = None
         self._events: Any = None
@@ -97,7 +68,7 @@ class WorkerProcess:
             return
         from tui.transcripts.worker.process_main import worker_main
 
-        _ensure_resource_tracker()
+        ensure_resource_tracker()
         self._requests = self._context.Queue()
         self._events = self._context.Queue()
         self._process = self._context.Process(

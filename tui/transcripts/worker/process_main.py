@@ -13,39 +13,19 @@ import logging
 import os
 from typing import Any
 
+from tui.adapters.child_process import die_with_parent, redirect_output
 from tui.budget.placement import pin_process
 from tui.transcripts.options import TranscribeOptions
 from tui.transcripts.worker.scheduler import CrossFileScheduler
 from tui.transcripts.worker.session import WhisperxSession
 
 
-def _redirect_output(log_path: str) -> None:
-    """Send this process's stdout/stderr (native libraries' too) to the log file: under the
-    dashboard, anything printed would scribble over the screen."""
-    descriptor = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    os.dup2(descriptor, 1)
-    os.dup2(descriptor, 2)
-    os.close(descriptor)
-
-
-def _die_with_parent() -> None:
-    """If the dashboard is killed (SIGKILL, OOM killer), take the worker and its VRAM too."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, 9)  # SIGKILL
-    except (OSError, AttributeError):
-        pass  # not Linux: the closed request pipe still ends the worker
-
-
 def worker_main(options: dict[str, Any], requests: Any, events: Any,
                 log_path: str | None = None) -> None:
     """Entry point of the spawned process: serve (content_hash, path) requests until None."""
-    _die_with_parent()
+    die_with_parent()
     if log_path:
-        _redirect_output(log_path)
+        redirect_output(log_path)
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s whisperx-worker %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
