@@ -12,7 +12,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
 from tui.adapters.nvml import process_name, read_gpus
@@ -25,6 +25,7 @@ from tui.ui.event_inbox import EventInbox
 from tui.ui.messages import EventsArrived
 from tui.ui.screens.plan_screen import PlanScreen
 from tui.ui.widgets.gpu_panel import GpuPanel
+from tui.ui.widgets.key_footer import KeyFooter
 from tui.ui.widgets.service_status import ServiceStatus
 from tui.ui.widgets.transcript_pane import TranscriptPane
 from tui.ui.widgets.triage_pane import TriagePane
@@ -84,7 +85,7 @@ class TriageApp(App[None]):
             yield TriagePane(archive_folder=self.config.imap.archive_folder, id="triage")
         yield GpuPanel(warn_headroom_bytes=gib_to_bytes(self.config.budget.warn_headroom_gib),
                        id="gpu")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.set_keymap(self.config.keymap)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
-from textual.widgets import Footer
 
 from tui.ui.transcript_view import LogEntry
+from tui.ui.widgets.key_footer import KeyFooter
 from tui.ui.widgets.wrapping_log import WrappingLog
 
 
@@ -23,7 +23,7 @@ class TranscriptScreen(ModalScreen[None]):
         log = WrappingLog(id="transcript-full")
         log.border_title = self.title_text
         yield log
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         log = self.query_one(WrappingLog)

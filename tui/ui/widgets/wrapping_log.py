@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -31,6 +32,12 @@ class WrappingLog(ScrollView, can_focus=True):
         self.lines: list[Strip] = []  # the screen lines of every entry, at `wrap_width`
         self._starts: list[int] = []  # the first line of each entry
         self.wrap_width = 0  # 0: not laid out yet; lines are made on the first resize
+        # Screen lines as drawn, by their number since the last rewrap (lines dropped from
+        # the top included): following the newest line scrolls every batch, and a line
+        # drawn one row higher is the same line.
+        self._dropped_lines = 0
+        self._rewraps = 0
+        self._drawn: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -71,15 +78,30 @@ class WrappingLog(ScrollView, can_focus=True):
         if self.wrap_width and self._starts:
             first_kept = self._starts[dropped]
             del self.lines[:first_kept]
+            self._dropped_lines += first_kept
             self._starts = [start - first_kept for start in self._starts[dropped:]]
 
     def _rewrap(self) -> None:
         self.lines, self._starts = [], []
+        self._rewraps += 1
+        self._dropped_lines = 0
+        self._drawn.clear()
         for entry in self.entries:
             self._add_lines(entry)
 
     def _update_size(self, follow: bool) -> None:
-        self.virtual_size = Size(self.wrap_width, len(self.lines))
+        size = Size(self.wrap_width, len(self.lines))
+        height = self.styles.height
+        if size != self.virtual_size and (height is None or height.is_auto):
+            self.virtual_size = size  # the log's own height follows its lines: a layout
+        elif size != self.virtual_size:
+            # New lines change what the log scrolls over, not where anything is on screen:
+            # the reactive's layout would lay out and repaint the whole screen at every batch
+            # of lines (bench/dashboard_latency.py: ~30 ms a batch on the 2-core machine,
+            # keys waiting behind it). The scrollbars are updated here instead; one that
+            # appears still lays the screen out (show_vertical_scrollbar does).
+            self.set_reactive(WrappingLog.virtual_size, size)
+            self._scroll_update(size)
         self.refresh()
         if follow:
             self.scroll_end(animate=False, immediate=False, x_axis=False)
@@ -120,8 +142,13 @@ class WrappingLog(ScrollView, can_focus=True):
         index = scroll_y + y
         if index >= len(self.lines):
             return Strip.blank(width, self.rich_style)
-        line = self.lines[index].crop_extend(scroll_x, scroll_x + width, self.rich_style)
-        return line.apply_style(self.rich_style)
+        style = self.rich_style
+        key = (self._rewraps, self._dropped_lines + index, scroll_x, width, style)
+        line = self._drawn.get(key)
+        if line is None:
+            line = self.lines[index].crop_extend(scroll_x, scroll_x + width, style)
+            line = self._drawn[key] = line.apply_style(style)
+        return line
 
     def visible_text(self) -> list[str]:
         """The lines on screen now, as plain text (for tests and screen readers)."""
