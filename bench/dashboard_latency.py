@@ -39,6 +39,9 @@ Beside each wall-clock latency, the CPU time the UI thread (the event loop) used
 (`time.thread_time`): on a shared machine the wall time also holds the time spent waiting for
 a core, the CPU time is the work the app itself did before the frame.
 
+GC: the cyclic garbage collector's pauses (`gc.callbacks`, any thread) while the keys ran,
+by generation: a full collection stops the UI thread for as long as it walks the heap.
+
 RSS: /proc/self/status VmRSS of the process running the app: after the mails, after every
 line has streamed in (and been drawn), and VmHWM (the peak).
 """
@@ -48,6 +51,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import io
 import os
 import pty
@@ -200,6 +204,24 @@ class SegmentStream(threading.Thread):
 # -- key to repaint --------------------------------------------------------------------
 
 
+class GcPauses:
+    """The cyclic garbage collector's pauses on any thread, by generation."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append(time.perf_counter() - self._started)
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 class RepaintClock:
     """Wraps `app._display`: every frame is turned into terminal bytes (as the real driver
     does), and the first frame of the top screen after a key's effect holds stops the clock."""
@@ -301,6 +323,7 @@ async def key_latency(args: argparse.Namespace) -> dict[str, Any]:
         if profiler:
             profiler.enable()
         keys_started = time.perf_counter()
+        pauses = GcPauses()
         stream.start()
 
         async def measure(name: str, key: str, effect: Callable[[], bool]) -> None:
@@ -324,6 +347,8 @@ async def key_latency(args: argparse.Namespace) -> dict[str, Any]:
             await measure("p (plan screen)", "p", lambda: isinstance(app.screen, PlanScreen))
             await measure("Escape (back)", "escape", lambda: app.screen is main_screen)
         result["keys_seconds"] = time.perf_counter() - keys_started
+        pauses.close()
+        result["gc"] = pauses.pauses
         result["lines_during_keys"] = stream.sent
         while stream.is_alive():
             await asyncio.sleep(0.05)
@@ -383,6 +408,10 @@ def main() -> int:
     print(f"keys took {result['keys_seconds']:.1f} s while {result['lines_during_keys']} "
           f"lines arrived; {result['frames']} frames, {result['bytes'] / 1e6:.1f} MB to the "
           f"terminal", file=out)
+    gc_pauses = result["gc"]
+    print("GC pauses while keys were measured: " + ", ".join(
+        f"gen {gen} {len(p)}x, max {max(p, default=0) * 1000:.0f} ms"
+        for gen, p in gc_pauses.items()), file=out)
     print(f"transcript entries kept in the pane: {result['entries_kept']}", file=out)
     print(f"RSS (MiB): with mails {result['rss_mails']:.1f}, after {args.lines} lines "
           f"{result['rss_lines']:.1f}, peak {result['rss_peak']:.1f}", file=out)
