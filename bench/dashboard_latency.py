@@ -13,7 +13,8 @@ until the bytes it wrote to the terminal contain the three panes' titles (Transc
 GPU), i.e. until the first full frame has been written. Interpreter start and imports count.
 
 Key to repaint: the real app (`TriageApp`, services not started, no doctor) under Textual's
-headless driver (`App.run_test`), filled the pipelines' way (`app.receive`, through the
+headless driver (`App.run_test`; `tune_gc=True`, as `triage-tui` runs it, unless
+--default-gc), filled the pipelines' way (`app.receive`, through the
 app's inbox) with `--mails` triaged mails whose text comes from the parsed mail corpus
 (`tests/services/mail_corpus.py`). A key is sent as the terminal driver sends it
 (`driver.send_message(events.Key)`, what `Pilot.press` does, without Pilot's waiting), and
@@ -285,7 +286,7 @@ async def key_latency(args: argparse.Namespace) -> dict[str, Any]:
 
     config = Config(ollama=OllamaConfig(host="http://127.0.0.1:9"))
     app = TriageApp(config, gpu_reader=lambda: GpuUnavailable("bench", ""),
-                    start_services=False, run_doctor=False)
+                    start_services=False, run_doctor=False, tune_gc=not args.default_gc)
     mails = build_mails(args.mails)
     times: dict[str, list[tuple[float, float]]] = {}
     result: dict[str, Any] = {"times": times}
@@ -376,6 +377,9 @@ def main() -> int:
     parser.add_argument("--size", default="120x36")
     parser.add_argument("--runs", type=int, default=5, help="first-frame runs")
     parser.add_argument("--profile", help="write cProfile stats of the key phase here")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="leave the garbage collector as Python sets it (the app tunes it "
+                             "as `triage-tui` does, tui.ui.app.GC_THRESHOLDS)")
     args = parser.parse_args()
     args.size = tuple(int(part) for part in args.size.split("x"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
