@@ -222,7 +222,7 @@ def _cmd_search(args: argparse.Namespace, config) -> int:
 def _cmd_run(args: argparse.Namespace, config) -> int:
     from tui.ui.app import make_app
 
-    make_app(config).run()
+    make_app(config, tune_gc=True).run()
     return EXIT_OK
 
 

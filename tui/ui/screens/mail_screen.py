@@ -7,7 +7,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from tui.ui.widgets.key_footer import KeyFooter
 
 
 class MailScreen(ModalScreen[None]):
@@ -22,7 +24,7 @@ class MailScreen(ModalScreen[None]):
         body = VerticalScroll(Static(self.detail), id="mail-full")
         body.border_title = self.subject
         yield body
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#mail-full").focus()

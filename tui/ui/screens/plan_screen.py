@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.planning.report import plan_table
+from tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from tui.planning.service import PlanResult
@@ -32,4 +33,4 @@ class PlanScreen(ModalScreen[None]):
                 yield Static(plan_table(self.result))
             else:
                 yield Static(self.error or "the plan is still being computed")
-        yield Footer()
+        yield KeyFooter()

@@ -7,9 +7,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
-from textual.widgets import Footer
 
 from tui.ui.transcript_view import LogEntry, summary_entries
+from tui.ui.widgets.key_footer import KeyFooter
 from tui.ui.widgets.wrapping_log import WrappingLog
 
 
@@ -30,7 +30,7 @@ class TranscriptScreen(ModalScreen[None]):
         log = WrappingLog(id="transcript-full")
         log.border_title = self.title_text
         yield log
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         log = self.query_one(WrappingLog)

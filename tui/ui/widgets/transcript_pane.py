@@ -126,6 +126,14 @@ class TranscriptPane(Vertical, can_focus=True):
         self.lines.replace([self._line(segment) for segment in segments[-MAX_LINES:]],
                            follow=self.lines.is_vertical_scroll_end)
 
+    def _drop_finished(self) -> None:
+        """Forget the segments of finished files other than the one shown: their transcripts
+        are in the store and the output files, and a day of recordings would otherwise stay
+        in memory. Files still in the worker keep theirs (it may show them again)."""
+        for digest in [digest for digest in self._segments if digest != self._current
+                       and self._files.get(digest, ("", ""))[1] in ("done", "failed")]:
+            del self._segments[digest]
+
     def _render_queue(self) -> None:
         rows = [f"{'▶' if digest == self._current else ' '} {state:<12} {name}"
                 for digest, (name, state) in list(self._files.items())[-8:]]
@@ -176,6 +184,7 @@ class TranscriptPane(Vertical, can_focus=True):
                 self._current = digest
                 self._segments.setdefault(digest, {})
                 self._rewrite(digest)
+                self._drop_finished()
             self._status(f"{name}: {event.state.value}")
         elif isinstance(event, Progress) and digest == self._current:
             self.query_one(ProgressBar).update(progress=event.percent)
@@ -190,6 +199,7 @@ class TranscriptPane(Vertical, can_focus=True):
         elif isinstance(event, FileDone):
             name = self._files.get(digest, (digest[:12], ""))[0]
             self._files[digest] = (name, "done")
+            self._drop_finished()
             self.query_one(ProgressBar).update(progress=100)
             warning = "; ".join(event.warnings) or self._warnings.get(digest)
             self._status(f"{name}: done, {len(event.outputs)} files written"
@@ -198,6 +208,7 @@ class TranscriptPane(Vertical, can_focus=True):
             # In words, with what to do; the pipeline logged the reason as it came.
             name = self._files.get(digest, (digest[:12], ""))[0]
             self._files[digest] = (name, "failed")
+            self._drop_finished()
             plain = explain_failure(event.reason, event.kind, model=self.whisper_model)
             self._status(f"{name}: failed: {plain.sentence} (then x retries it)")
             self.app.notify(f"{name}: {plain.sentence}", severity="error", timeout=15,

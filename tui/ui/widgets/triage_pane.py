@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from tui.mail.events import (
     ActionApplied,
@@ -36,6 +36,7 @@ from tui.ui.triage_view import (
     retry_state,
     row_cells,
 )
+from tui.ui.widgets.mail_preview import MailPreview
 
 __all__ = ["MailRow", "MailTable", "TriagePane", "retry_state"]
 
@@ -123,7 +124,7 @@ class TriagePane(Vertical):
         table = MailTable(id="triage-table", cursor_type="row", zebra_stripes=True)
         self._add_columns(table)
         yield table
-        yield Static("no mail yet", id="triage-detail")
+        yield MailPreview("no mail yet", id="triage-detail")
 
     @property
     def table(self) -> DataTable[Text]:
@@ -234,7 +235,7 @@ class TriagePane(Vertical):
         return int(str(row_key.value)) if row_key.value is not None else None
 
     def _show_detail(self, key: int) -> None:
-        self.query_one("#triage-detail", Static).update(
+        self.query_one("#triage-detail", MailPreview).show(
             mail_detail(self.rows[key], PREVIEW_BODY_CHARS))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -10,11 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.segment import Segment
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.ui.transcript_view import LogEntry, wrap_entry
+
+
+class WrappedLine:
+    """One screen line of an entry, as Rich segments. A Strip, with the caches each one
+    carries (~1.8 KB a line against ~0.6 KB), is made only while the line is drawn."""
+
+    __slots__ = ("cell_length", "segments")
+
+    def __init__(self, segments: list[Segment], cell_length: int) -> None:
+        self.segments = segments
+        self.cell_length = cell_length
+
+    @property
+    def text(self) -> str:
+        return "".join(segment.text for segment in self.segments)
+
+    def strip(self) -> Strip:
+        return Strip(self.segments, self.cell_length)
 
 
 class WrappingLog(ScrollView, can_focus=True):
@@ -28,10 +48,16 @@ class WrappingLog(ScrollView, can_focus=True):
         self.can_focus = focusable
         self.max_entries = max_entries
         self.entries: list[LogEntry] = []
-        self.lines: list[Strip] = []  # the screen lines of every entry, at `wrap_width`
+        self.lines: list[WrappedLine] = []  # the screen lines of every entry, at `wrap_width`
         self._starts: list[int] = []  # the first line of each entry
         self.wrap_width = 0  # 0: not laid out yet; lines are made on the first resize
         self._pending_entry: int | None = None  # scroll_to_entry before the first layout
+        # Screen lines as drawn, by their number since the last rewrap (lines dropped from
+        # the top included): following the newest line scrolls every batch, and a line
+        # drawn one row higher is the same line.
+        self._dropped_lines = 0
+        self._rewraps = 0
+        self._drawn: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -69,11 +95,12 @@ class WrappingLog(ScrollView, can_focus=True):
     def _add_lines(self, entry: LogEntry) -> None:
         if self.wrap_width:
             self._starts.append(len(self.lines))
-            self.lines.extend(self._strips(entry))
+            self.lines.extend(self._wrapped(entry))
 
-    def _strips(self, entry: LogEntry) -> list[Strip]:
-        return [Strip(line.render(self.app.console), line.cell_len)
-                for line in wrap_entry(self.app.console, entry, self.wrap_width)]
+    def _wrapped(self, entry: LogEntry) -> list[WrappedLine]:
+        console = self.app.console
+        return [WrappedLine(list(line.render(console)), line.cell_len)
+                for line in wrap_entry(console, entry, self.wrap_width)]
 
     def _trim(self) -> None:
         if self.max_entries is None or len(self.entries) <= self.max_entries:
@@ -83,15 +110,30 @@ class WrappingLog(ScrollView, can_focus=True):
         if self.wrap_width and self._starts:
             first_kept = self._starts[dropped]
             del self.lines[:first_kept]
+            self._dropped_lines += first_kept
             self._starts = [start - first_kept for start in self._starts[dropped:]]
 
     def _rewrap(self) -> None:
         self.lines, self._starts = [], []
+        self._rewraps += 1
+        self._dropped_lines = 0
+        self._drawn.clear()
         for entry in self.entries:
             self._add_lines(entry)
 
     def _update_size(self, follow: bool) -> None:
-        self.virtual_size = Size(self.wrap_width, len(self.lines))
+        size = Size(self.wrap_width, len(self.lines))
+        height = self.styles.height
+        if size != self.virtual_size and (height is None or height.is_auto):
+            self.virtual_size = size  # the log's own height follows its lines: a layout
+        elif size != self.virtual_size:
+            # New lines change what the log scrolls over, not where anything is on screen:
+            # the reactive's layout would lay out and repaint the whole screen at every batch
+            # of lines (bench/dashboard_latency.py: ~30 ms a batch on the 2-core machine,
+            # keys waiting behind it). The scrollbars are updated here instead; one that
+            # appears still lays the screen out (show_vertical_scrollbar does).
+            self.set_reactive(WrappingLog.virtual_size, size)
+            self._scroll_update(size)
         self.refresh()
         if follow:
             self.scroll_end(animate=False, immediate=False, x_axis=False)
@@ -136,8 +178,13 @@ class WrappingLog(ScrollView, can_focus=True):
         index = scroll_y + y
         if index >= len(self.lines):
             return Strip.blank(width, self.rich_style)
-        line = self.lines[index].crop_extend(scroll_x, scroll_x + width, self.rich_style)
-        return line.apply_style(self.rich_style)
+        style = self.rich_style
+        key = (self._rewraps, self._dropped_lines + index, scroll_x, width, style)
+        line = self._drawn.get(key)
+        if line is None:
+            line = self.lines[index].strip().crop_extend(scroll_x, scroll_x + width, style)
+            line = self._drawn[key] = line.apply_style(style)
+        return line
 
     def visible_text(self) -> list[str]:
         """The lines on screen now, as plain text (for tests and screen readers)."""

@@ -1,0 +1,127 @@
+"""What keeps keys quick while transcript lines stream in (bench/dashboard_latency.py measures
+the time): new lines do not lay the screen out, the mail preview lays out only when its
+height changes and still gets each mail's height, the key bar is rebuilt only when its keys
+change, and the transcript pane forgets the segments of finished files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.services.gpu_samples import RTX_3090
+from tests.ui.sample_dashboard import feed_sample_data, make_sample_app, message, verdict
+from tui.mail.events import MailArrived, VerdictReady
+from tui.transcripts.events import FileDone, FileQueued, SegmentTranscribed, StageChanged
+from tui.transcripts.records import FileState, StoredSegment
+from tui.ui.widgets.key_footer import KeyFooter
+from tui.ui.widgets.mail_preview import MailPreview
+from tui.ui.widgets.transcript_pane import TranscriptPane
+
+
+def segment(index: int) -> StoredSegment:
+    return StoredSegment(index, index * 4.0, index * 4.0 + 3.9,
+                         f"line {index}: the quarterly budget meeting starts at nine", "SPEAKER_00")
+
+
+async def lines_written(pilot: Any, log: Any, count: int) -> None:
+    for _ in range(200):
+        if len(log.entries) >= count:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+async def test_streamed_lines_scroll_the_log_without_a_layout() -> None:
+    app = make_sample_app(RTX_3090)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await feed_sample_data(pilot)
+        log = app.query_one(TranscriptPane).lines
+        digest = "f" * 64
+        for index in range(4, 300):  # enough to overflow: the scrollbar appears (a layout)
+            app.receive(SegmentTranscribed(digest, segment(index)))
+        await lines_written(pilot, log, 300)
+        layouts: list[bool] = []
+        refresh = log.refresh
+
+        def counting_refresh(*regions: Any, **flags: Any) -> Any:
+            layouts.append(bool(flags.get("layout")))
+            return refresh(*regions, **flags)
+
+        log.refresh = counting_refresh  # type: ignore[method-assign]
+        for index in range(300, 600):
+            app.receive(SegmentTranscribed(digest, segment(index)))
+        await lines_written(pilot, log, 600)
+        assert layouts and not any(layouts)
+        assert log.virtual_size.height == len(log.lines)
+        assert log.is_vertical_scroll_end  # it followed the newest line
+        assert any("line 599:" in row for row in log.visible_text())
+
+
+async def test_the_preview_takes_each_mails_height() -> None:
+    app = make_sample_app(RTX_3090)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await feed_sample_data(pilot)
+        long_body = "A long paragraph about the budget and the board. " * 40
+        app.receive(MailArrived(message(13, "Ana Ruiz <ana@example.org>", "Long one",
+                                        long_body), 13))
+        app.receive(VerdictReady(13, verdict(13, "high", "action", "flag", "A long mail.")))
+        await pilot.pause(0.2)
+        preview = app.query_one(MailPreview)
+        table = app.query_one("#triage-table")
+        table.focus()
+        await pilot.press("G")  # the long mail: the preview at its max-height
+        for key in ["k", "j", "k", "k", "g", "j", "G"]:
+            await pilot.press(key)
+            await pilot.pause()
+            width = preview.content_region.width
+            natural = preview.visual.get_height(preview.styles, width)
+            shown = preview.content_region.height
+            assert shown == min(natural, 8), (key, shown, natural)  # max-height 9, 1 rule
+            assert str(preview.content.plain).startswith(f"m{table.cursor_row + 1} ")
+
+
+async def test_the_key_bar_is_rebuilt_only_when_its_keys_change() -> None:
+    app = make_sample_app(RTX_3090)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await feed_sample_data(pilot)
+        footer = app.query_one(KeyFooter)
+        rebuilds: list[int] = []
+        recompose = footer.recompose
+
+        async def counting_recompose() -> None:
+            rebuilds.append(1)
+            await recompose()
+
+        footer.recompose = counting_recompose  # type: ignore[method-assign]
+        for key in "jjjkk":
+            await pilot.press(key)
+        await pilot.pause(0.1)
+        assert rebuilds == []
+        keys = " ".join(str(key.render()) for key in footer.query("FooterKey"))
+        assert "Accept" in keys
+        await pilot.press("shift+tab")  # to the transcript pane: its keys
+        await pilot.pause(0.1)
+        assert len(rebuilds) == 1
+        keys = " ".join(str(key.render()) for key in footer.query("FooterKey"))
+        assert "Full transcript" in keys and "Accept" not in keys
+
+
+async def test_finished_files_segments_are_forgotten_unless_shown() -> None:
+    app = make_sample_app(RTX_3090)
+    async with app.run_test(size=(120, 36)) as pilot:
+        pane = app.query_one(TranscriptPane)
+        first, second = "1" * 64, "2" * 64
+        for digest in (first, second):
+            app.receive(FileQueued(digest, f"/drop/{digest[0]}.m4a"))
+        app.receive(StageChanged(first, FileState.TRANSCRIBING))
+        app.receive(SegmentTranscribed(first, segment(0)))
+        app.receive(StageChanged(second, FileState.TRANSCRIBING))  # both in the worker
+        app.receive(SegmentTranscribed(second, segment(0)))
+        await pilot.pause(0.2)
+        assert set(pane._segments) == {first, second}
+        app.receive(FileDone(first, "en"))
+        await pilot.pause(0.2)
+        assert set(pane._segments) == {second}  # shown: kept, even once done
+        app.receive(FileDone(second, "en"))
+        await pilot.pause(0.2)
+        name, lines = pane.current_transcript()
+        assert name == "2.m4a" and len(lines) == 1
