@@ -90,8 +90,11 @@ def test_dashboard_in_tmux(tmp_path: Path, user_env: dict[str, str], dovecot: Do
         wait_for_screen(session, lambda s: "Transcripts" in s and "Triage" in s and "GPU" in s)
         # The plan is computed in a worker after the first frame; under load it comes later.
         wait_for_screen(session, lambda s: "KV cap 1.25" in s or "KV 1.25" in s)
-        screen = wait_for_screen(session, lambda s: "Security alert" in s and "flag" in s)
-        assert "urgent" in screen
+        # The row with its priority: the key bar always says "flag", the row only once the
+        # verdict is in.
+        screen = wait_for_screen(session, verdict_row_shown)
+        row = next(line for line in screen.splitlines() if "Security alert" in line)
+        assert "urgent" in row
         tmux("send-keys", "-t", session, "Tab")
         tmux("send-keys", "-t", session, "p")
         wait_for_screen(session, lambda s: "GPU budget" in s)

@@ -94,7 +94,8 @@ def install_source(db: sqlite3.Connection, source: IndexSource) -> bool:
     db.execute("INSERT INTO search_sources (kind, version, fill) VALUES (?, ?, ?)"
                " ON CONFLICT (kind) DO UPDATE SET version = excluded.version,"
                " fill = excluded.fill", (source.kind, source.version, source.fill))
-    log.info("search index: %s rows indexed (version %d)", source.kind, source.version)
+    # Debug: it happens once per new database, and `watch` prints info lines to stderr.
+    log.debug("search index: %s rows indexed (version %d)", source.kind, source.version)
     return True
 
 
