@@ -235,6 +235,11 @@ class Summariser:
         try:
             while True:
                 passes = self.store.passes(content_hash)
+                if not passes:
+                    # Queued again meanwhile (`regenerate`: speakers renamed), its plan and
+                    # notes dropped: the queue takes it up again, planned from the new lines.
+                    return SummaryOutcome(content_hash, SummaryState.PENDING, calls, 0,
+                                          "queued again")
                 waiting = [p for p in passes if not p.done]
                 if not waiting:
                     return self._finish(record, passes, calls)
@@ -259,8 +264,8 @@ class Summariser:
                                 content_hash[:12], result.reason)
                     self._plan(content_hash, lines, digest, keep_notes=True)
                     continue
-                attempts = next(p.attempts for p in self.store.passes(content_hash)
-                                if p.planned.index == current.planned.index)
+                attempts = next((p.attempts for p in self.store.passes(content_hash)
+                                 if p.planned.index == current.planned.index), 0)
                 if attempts >= MAX_PASS_ATTEMPTS:
                     return self._fail(content_hash, f"pass {current.planned.index + 1} of "
                                       f"{len(passes)} ({current.planned.kind}): "
@@ -351,7 +356,11 @@ class Summariser:
         _write_atomically(json_path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         _write_atomically(md_path, markdown)
         outputs = [json_path, md_path]
-        self.store.finish(record.content_hash, summary.compact_json(), markdown, outputs)
+        if not self.store.finish(record.content_hash, summary.compact_json(), markdown,
+                                 outputs):
+            # Queued again while the last pass ran: the next run writes the files anew.
+            return SummaryOutcome(record.content_hash, SummaryState.PENDING, calls, 0,
+                                  "queued again")
         self._publish(SummaryReady(record.content_hash, markdown,
                                    summary.model_dump(mode="json"),
                                    tuple(str(p) for p in outputs)))

@@ -193,13 +193,18 @@ class SummaryStore(SqliteStore):
                        (state.value, time.time(), content_hash))
 
     def finish(self, content_hash: str, summary: str, markdown: str,
-               outputs: list[Path]) -> None:
+               outputs: list[Path]) -> bool:
+        """Store the finished summary; False (nothing stored) when the job is no longer
+        running: queued again meanwhile (speakers renamed), its result is already stale."""
         with self._transaction() as db:
-            db.execute("UPDATE summaries SET state = ?, summary = ?, markdown = ?, outputs = ?,"
-                       " error = NULL, raw_reply = NULL, failures = 0, retry_at = NULL,"
-                       " updated_at = ? WHERE content_hash = ?",
-                       (SummaryState.DONE.value, summary, markdown,
-                        json.dumps([str(p) for p in outputs]), time.time(), content_hash))
+            cursor = db.execute(
+                "UPDATE summaries SET state = ?, summary = ?, markdown = ?, outputs = ?,"
+                " error = NULL, raw_reply = NULL, failures = 0, retry_at = NULL,"
+                " updated_at = ? WHERE content_hash = ? AND state = ?",
+                (SummaryState.DONE.value, summary, markdown,
+                 json.dumps([str(p) for p in outputs]), time.time(), content_hash,
+                 SummaryState.RUNNING.value))
+        return cursor.rowcount == 1
 
     def fail(self, content_hash: str, reason: str, raw_reply: str | None = None) -> None:
         with self._transaction() as db:
