@@ -44,11 +44,21 @@ telemetry would otherwise try to send) and empty XDG config/state folders (the a
 defaults, its log file in the scratch folder).
 A local CPU dry run of the GPU path: `--device cpu --compute-type int8 --random-model tiny
 --audio FILE --ffmpeg-shim --files 2`.
+
+GPU memory (`--device cuda` only): while each timed command runs, a thread reads NVML
+(`tui.adapters.nvml.read_gpus`) every 50 ms and sums the per-process used memory of that
+command's process tree (walked in /proc at every sample, so the app's WhisperX worker child
+counts); the largest sum is the run's peak. The cards' used memory minus its idle value before
+the first run is kept beside it. Both are held against the planner's WhisperX share for the
+same model, compute type and batch size, without alignment or diarization
+(`tui.budget.plan.whisper_components`): "inside plan" is the app's peak at or under it. On
+the CPU those columns say "—" and NVML is not touched.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import glob
 import json
@@ -57,8 +67,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import wave
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +78,10 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
+
+from tui.adapters.nvml import GpuUnavailable, read_gpus  # noqa: E402
+
+MIB = 2**20
 
 LINES = [("en-us", "The quarterly budget meeting starts at nine in the large room."),
          ("en-gb+m3", "Please send the signed contract to the legal team before Friday."),
@@ -96,10 +112,162 @@ class Row:
     audio_s: float
     cli_s: float
     app_s: float
+    # GPU memory (None on the CPU): each side's NVML peak and the planner's WhisperX share.
+    cli_peak_mib: float | None = None
+    app_peak_mib: float | None = None
+    planned_mib: float | None = None
 
     @property
     def ratio(self) -> float:
         return self.cli_s / self.app_s
+
+    @property
+    def inside_plan(self) -> bool | None:
+        if self.app_peak_mib is None or self.planned_mib is None:
+            return None
+        return self.app_peak_mib <= self.planned_mib
+
+
+@dataclass
+class GpuPeak:
+    """One run's GPU memory as NVML saw it every `period_s` while the run's commands ran."""
+
+    tree_mib: float | None  # the largest sum over the run's process tree (None: never listed)
+    all_processes_mib: float  # the largest sum over every process NVML listed
+    card_mib: float  # the cards' largest used memory minus their idle value
+    per_pid_mib: dict[int, float]  # each tree process's own peak
+    samples: int
+    period_s: float
+
+    @property
+    def process_mib(self) -> float | None:
+        """The tree's peak; every listed process's where NVML names pids the tree never had
+        (a sandbox whose pids differ from the driver's)."""
+        if self.tree_mib is not None:
+            return self.tree_mib
+        return self.all_processes_mib if self.samples and self.all_processes_mib else None
+
+
+def process_tree(roots: set[int]) -> set[int]:
+    """`roots` and every process under them, from the parent field of each /proc/PID/stat."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="utf-8", errors="replace") as stream:
+                stat = stream.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree, todo = set(roots), list(roots)
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in tree:
+                tree.add(child)
+                todo.append(child)
+    return tree
+
+
+def cards_used_bytes() -> int | GpuUnavailable:
+    """Used memory summed over the cards NVML sees."""
+    gpus = read_gpus()
+    if isinstance(gpus, GpuUnavailable):
+        return gpus
+    return sum(card.used_bytes for card in gpus)
+
+
+class GpuMemoryWatch:
+    """NVML on a thread while the commands whose pids `follow` is given run: the per-process
+    memory of their process trees summed at each sample, and the cards' used memory."""
+
+    def __init__(self, idle_used_bytes: int, period_s: float = 0.05) -> None:
+        self.idle_used_bytes = idle_used_bytes
+        self.period_s = period_s
+        self._roots: set[int] = set()
+        self._tree: set[int] = set()
+        self._per_pid: dict[int, int] = {}
+        self._tree_peak: int | None = None
+        self._all_peak = 0
+        self._card_peak = idle_used_bytes
+        self._samples = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gpu-memory-watch", daemon=True)
+
+    def follow(self, pid: int) -> None:
+        with self._lock:
+            self._roots.add(pid)
+
+    def _sample(self) -> None:
+        gpus = read_gpus()
+        if isinstance(gpus, GpuUnavailable):
+            return
+        with self._lock:
+            roots = set(self._roots)
+        if roots:
+            # Pids stay counted after they exit (the worker's memory may outlive its listing).
+            self._tree |= process_tree(roots)
+        tree_total: int | None = None
+        all_total = 0
+        for card in gpus:
+            for process in card.processes:
+                used = process.used_bytes or 0
+                all_total += used
+                if process.pid in self._tree:
+                    tree_total = (tree_total or 0) + used
+                    self._per_pid[process.pid] = max(self._per_pid.get(process.pid, 0), used)
+        if tree_total is not None:
+            self._tree_peak = max(self._tree_peak or 0, tree_total)
+        self._all_peak = max(self._all_peak, all_total)
+        self._card_peak = max(self._card_peak, sum(card.used_bytes for card in gpus))
+        self._samples += 1
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            self._sample()
+            self._stop.wait(max(0.0, self.period_s - (time.monotonic() - started)))
+
+    def __enter__(self) -> GpuMemoryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self) -> GpuPeak:
+        return GpuPeak(
+            tree_mib=None if self._tree_peak is None else self._tree_peak / MIB,
+            all_processes_mib=self._all_peak / MIB,
+            card_mib=(self._card_peak - self.idle_used_bytes) / MIB,
+            per_pid_mib={pid: used / MIB for pid, used in sorted(self._per_pid.items())},
+            samples=self._samples, period_s=self.period_s)
+
+
+def planned_whisperx(model: str, compute_type: str, batch_size: int) -> dict[str, Any] | None:
+    """The planner's WhisperX share for this run's settings (no alignment, no diarization),
+    as `triage-tui plan` counts it; None for a model the planner does not know."""
+    from tui.budget.plan import WhisperRequest, whisper_components
+    from tui.budget.whisper import ComputeType, UnknownWhisperModel, whisper_spec
+    from tui.planning.service import whisper_model_name
+
+    name = whisper_model_name(model)
+    try:
+        whisper_spec(name)
+    except UnknownWhisperModel as error:
+        print(f"no plan to compare with: {error}", file=sys.stderr)
+        return None
+    components = whisper_components(WhisperRequest(
+        model=name, compute_type=ComputeType(compute_type), batch_size=batch_size,
+        align=False, diarize=False))
+    return {"model": name, "compute_type": compute_type, "batch_size": batch_size,
+            "components_mib": {c.label: c.bytes / MIB for c in components},
+            "total_mib": sum(c.bytes for c in components) / MIB}
 
 
 def audio_seconds(path: Path) -> float:
@@ -207,14 +375,18 @@ def tool_env(root: Path, *, ffmpeg_shim: bool = False,
 
 
 def run(command: list[str], env: dict[str, str], log: Path | None = None,
-        cwd: Path | None = None) -> float:
+        cwd: Path | None = None, on_start: Callable[[int], None] | None = None) -> float:
+    """Seconds the command took; `on_start` gets its pid as soon as it is started."""
     started = time.monotonic()
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False,
-                          cwd=cwd)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env, cwd=cwd) as proc:
+        if on_start is not None:
+            on_start(proc.pid)
+        stdout, stderr = proc.communicate()
     elapsed = time.monotonic() - started
-    if proc.returncode != 0 or "FAILED" in proc.stdout:
+    if proc.returncode != 0 or "FAILED" in stdout:
         print(f"command failed ({proc.returncode}): {' '.join(command)}", file=sys.stderr)
-        print((proc.stdout + proc.stderr)[-4000:], file=sys.stderr)
+        print((stdout + stderr)[-4000:], file=sys.stderr)
         if log is not None and log.exists():
             print(f"--- {log} (tail)", file=sys.stderr)
             print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
@@ -226,28 +398,66 @@ def segments_in(folder: Path) -> int:
     return sum(len(json.loads(path.read_text())["segments"]) for path in folder.glob("*.json"))
 
 
+def mib_cell(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
 def print_table(rows: list[Row]) -> None:
     print(f"{'run':<27} {'audio s':>8} {'whisperx CLI s':>15} {'triage-tui s':>13} "
-          f"{'CLI RTF':>8} {'app RTF':>8} {'CLI/app':>8}")
-    print("-" * 93)
+          f"{'CLI RTF':>8} {'app RTF':>8} {'CLI/app':>8} {'peak MiB CLI':>13} "
+          f"{'peak MiB app':>13} {'plan MiB':>9} {'inside plan':>12}")
+    print("-" * 146)
     for row in rows:
+        inside = {None: "—", True: "yes", False: "NO"}[row.inside_plan]
         print(f"{row.run:<27} {row.audio_s:>8.1f} {row.cli_s:>15.2f} {row.app_s:>13.2f} "
               f"{row.cli_s / row.audio_s:>8.3f} {row.app_s / row.audio_s:>8.3f} "
-              f"{row.ratio:>8.2f}")
+              f"{row.ratio:>8.2f} {mib_cell(row.cli_peak_mib):>13} "
+              f"{mib_cell(row.app_peak_mib):>13} {mib_cell(row.planned_mib):>9} {inside:>12}")
+
+
+def memory_lines(memory: dict[str, Any]) -> list[str]:
+    """What the table's memory columns rest on: the plan's parts and each run's samples."""
+    plan = memory["plan"]
+    lines = ["plan: none (a model the planner does not know)"]
+    if plan is not None:
+        parts = " + ".join(f"{label} {value:,.0f}" for label, value in
+                           plan["components_mib"].items())
+        lines = [f"plan: WhisperX share for {plan['model']} {plan['compute_type']}, batch "
+                 f"{plan['batch_size']}, no alignment or diarization: {parts} = "
+                 f"{plan['total_mib']:,.0f} MiB (tui.budget.plan.whisper_components)"]
+    lines += [f"NVML every {memory['period_s'] * 1000:.0f} ms; cards idle before the first run: "
+              f"{memory['idle_used_mib']:,.0f} MiB used"]
+    for name, peak in memory["runs"].items():
+        tree = peak["tree_mib"]
+        pids = ", ".join(f"{pid} {value:,.0f}" for pid, value in peak["per_pid_mib"].items())
+        lines.append(
+            f"  {name}: process tree {mib_cell(tree)} MiB"
+            f"{f' (pid MiB: {pids})' if pids else ''}; card used - idle "
+            f"{peak['card_mib']:,.0f} MiB; every listed process {peak['all_processes_mib']:,.0f}"
+            f" MiB; {peak['samples']} samples")
+        if tree is None and peak["samples"]:
+            lines.append(f"  {name}: NVML never listed a pid of its process tree: the table "
+                         "shows every listed process instead")
+    return lines
 
 
 def merge(paths: list[Path]) -> int:
     """One table from the --json files of several runs (e.g. `--only one` and `--only many`
     in two calls on the same machine)."""
     rows: list[Row] = []
+    memory: list[str] = []
     for path in paths:
         result = json.loads(path.read_text())
         versions = result["versions"]
         print(f"{path}: {versions['card']}, finished {result.get('finished', '?')}"
               f"{', after an untimed CLI warm-up run' if result.get('warmup') else ''}")
         rows += [Row(**row) for row in result["rows"]]
+        if result.get("gpu_memory"):
+            memory += [f"{path.name}:", *memory_lines(result["gpu_memory"])]
     print()
     print_table(rows)
+    for line in memory:
+        print(line)
     return 0
 
 
@@ -296,6 +506,10 @@ def first_segment_latency(files: list[Path], model: str, args: argparse.Namespac
                        if key in ("HF_HUB_OFFLINE", "PYANNOTE_METRICS_ENABLED", "PATH",
                                   "LD_LIBRARY_PATH")})
     sys.path.insert(0, str(app_root))
+    # This script imported `tui` from this checkout (NVML reader, planner); the pipeline
+    # timed must be the one under app_root.
+    for name in [name for name in sys.modules if name == "tui" or name.startswith("tui.")]:
+        del sys.modules[name]
     from tui.transcripts.events import SegmentTranscribed
     from tui.transcripts.options import TranscribeOptions
     from tui.transcripts.pipeline import TranscriptPipeline
@@ -450,6 +664,30 @@ def main() -> int:
         print(f"flags (both): {' '.join(flags)}; app adds --no-diarize"
               f"{'; one untimed CLI warm-up run first' if warmup else ''}", flush=True)
 
+        # GPU memory: only on CUDA runs, and only where NVML answers (never fails the run).
+        memory: dict[str, Any] | None = None
+        gpu_peaks: dict[str, GpuPeak] = {}
+        if cuda:
+            idle = cards_used_bytes()
+            if isinstance(idle, GpuUnavailable):
+                notes.append(f"GPU memory not sampled: {idle.reason}")
+                print(notes[-1])
+            else:
+                memory = {"idle_used_mib": idle / MIB, "period_s": 0.05,
+                          "plan": planned_whisperx(model, compute_type, batch_size),
+                          "runs": gpu_peaks}
+
+        @contextlib.contextmanager
+        def watched(out: str) -> Iterator[Callable[[int], None] | None]:
+            """A pid callback for `run` while NVML is watched for `out` (None: not watched)."""
+            if memory is None:
+                yield None
+                return
+            with GpuMemoryWatch(int(memory["idle_used_mib"] * MIB),
+                                memory["period_s"]) as watch:
+                yield watch.follow
+            gpu_peaks[out] = watch.peak()
+
         python = sys.executable
         whisperx_cli = [python, "-m", "whisperx"]
         ours = [python, "-m", "tui", "transcribe", "--no-diarize"]
@@ -458,12 +696,13 @@ def main() -> int:
         def cli(paths: list[Path], out: str, *, per_file: bool = False) -> float:
             calls = [[path] for path in paths] if per_file else [paths]
             total = 0.0
-            for call in calls:
-                elapsed = run([*whisperx_cli, *map(str, call), "--model", model, *flags,
-                               "-o", str(root / out)], env)
-                if per_file:
-                    print(f"    {call[0].name}: {elapsed:.2f} s", flush=True)
-                total += elapsed
+            with watched(out) as follow:
+                for call in calls:
+                    elapsed = run([*whisperx_cli, *map(str, call), "--model", model, *flags,
+                                   "-o", str(root / out)], env, on_start=follow)
+                    if per_file:
+                        print(f"    {call[0].name}: {elapsed:.2f} s", flush=True)
+                    total += elapsed
             how = f"{len(paths)} calls" if per_file else "one call"
             print(f"  whisperx CLI, {len(paths)} file(s), {how} ({out}): {total:.2f} s",
                   flush=True)
@@ -473,31 +712,40 @@ def main() -> int:
 
         def app(paths: list[Path], out: str) -> float:
             profile = root / f"profile-{out}.json"
-            elapsed = run([*ours, *map(str, paths), "--model", model, *flags,
-                           "-o", str(root / out), "--profile", str(profile)], env, app_log,
-                          cwd=app_root)
+            with watched(out) as follow:
+                elapsed = run([*ours, *map(str, paths), "--model", model, *flags,
+                               "-o", str(root / out), "--profile", str(profile)], env,
+                              app_log, cwd=app_root, on_start=follow)
             profiles[out] = json.loads(profile.read_text())
             print(f"  triage-tui, {len(paths)} file(s) ({out}): {elapsed:.2f} s", flush=True)
             return elapsed
 
+        def peak(out: str) -> float | None:
+            return gpu_peaks[out].process_mib if out in gpu_peaks else None
+
+        planned = (memory["plan"]["total_mib"] if memory is not None and memory["plan"]
+                   else None)
         if warmup:
             cli(files[:1], "warmup")
+            gpu_peaks.pop("warmup", None)  # untimed: not a result
         rows: list[Row] = []
         outputs: list[str] = []
         if args.only in ("one", "both"):
-            rows.append(Row("1 file", 1, seconds[0], cli(files[:1], "cli1"),
-                            app(files[:1], "app1")))
+            one_cli, one_app = cli(files[:1], "cli1"), app(files[:1], "app1")
+            rows.append(Row("1 file", 1, seconds[0], one_cli, one_app, peak("cli1"),
+                            peak("app1"), planned))
             outputs += ["cli1", "app1"]
         if args.only in ("many", "both"):
             many_cli = cli(files, "cliN")
             many_app = app(files, "appN")
             total_audio = sum(seconds)
             rows.append(Row(f"{len(files)} files, one CLI call", len(files), total_audio,
-                            many_cli, many_app))
+                            many_cli, many_app, peak("cliN"), peak("appN"), planned))
             outputs += ["cliN", "appN"]
             if args.per_file:
+                per_file = cli(files, "cliNx", per_file=True)
                 rows.append(Row(f"{len(files)} files, CLI per file", len(files), total_audio,
-                                cli(files, "cliNx", per_file=True), many_app))
+                                per_file, many_app, peak("cliNx"), peak("appN"), planned))
                 outputs.append("cliNx")
         segments = {name: segments_in(root / name) for name in outputs}
         differences = compare_outputs(root, [("cli1", "app1"), ("cliN", "appN")])
@@ -511,6 +759,10 @@ def main() -> int:
         print(line)
     print()
     print_table(rows)
+    if memory is not None:
+        print("\nGPU memory (peaks while each command ran; the app's includes its worker):")
+        for line in memory_lines(json.loads(json.dumps(memory, default=asdict))):
+            print(line)
     for name, profile in profiles.items():
         print(f"\napp ({name}) seconds per stage, summed over files and threads "
               "(stages overlap: shares can add up past 100 %):")
@@ -525,7 +777,9 @@ def main() -> int:
                                                                    time.gmtime()),
                                          "segments": segments, "profiles": profiles,
                                          "latency_s": latency, "differences": differences,
-                                         "rows": [asdict(row) for row in rows]}, indent=2))
+                                         "gpu_memory": memory,
+                                         "rows": [asdict(row) for row in rows]}, indent=2,
+                                        default=asdict))
     return 0
 
 

@@ -276,7 +276,9 @@ def _llm_components(request: PlanRequest, notes: list[str]) -> list[Component]:
     ]
 
 
-def _whisper_components(whisper: WhisperRequest) -> list[Component]:
+def whisper_components(whisper: WhisperRequest) -> list[Component]:
+    """WhisperX's share of the plan, whatever card it lands on (bench/transcribe_speed.py
+    holds the worker's NVML peak against their sum)."""
     spec = whisper_spec(whisper.model)
     components = [
         Component("whisper_weights", "whisperx", "Whisper weights",
@@ -322,7 +324,7 @@ def plan_budget(request: PlanRequest) -> Plan:
         )
     components = _llm_components(request, notes)
     if request.whisper is not None:
-        components += _whisper_components(request.whisper)
+        components += whisper_components(request.whisper)
     if request.shape.context_length and request.num_ctx > request.shape.context_length:
         notes.append(
             f"num_ctx {request.num_ctx} exceeds the model's trained context "
