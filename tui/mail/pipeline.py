@@ -19,7 +19,7 @@ import imapclient
 from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
 from tui.adapters.imap_connect import ImapConnectError
 from tui.budget.batch_fit import fixed_prompt_tokens
-from tui.budget.tokens import estimate_tokens
+from tui.budget.tokens import BYTES_PER_TOKEN, estimate_tokens
 from tui.config import Config
 from tui.llm import (
     BackendError,
@@ -66,6 +66,7 @@ from tui.mail.verdicts import (
     VerdictStream,
     parse_reply,
     verdict_format_schema,
+    verdict_text_chars,
 )
 from tui.prompts import TRIAGE_SYSTEM_PROMPT
 from tui.subscribers import Listener, Subscribers
@@ -262,7 +263,10 @@ class MailPipeline:
                 self._publish(VerdictPreview(by_id[verdict.id].key, verdict))
 
         try:
-            reply = self.model.run_batch(messages, verdict_format_schema(ids), on_text)
+            schema = verdict_format_schema(ids, text_chars=verdict_text_chars(
+                ids, self.config.budget.generation_reserve_tokens,
+                BYTES_PER_TOKEN / self.calibration.factor))
+            reply = self.model.run_batch(messages, schema, on_text)
         except PromptTooLong as error:
             # A server that refuses over-long prompts (vLLM) instead of cutting them.
             self.store.count_attempt(keys)

@@ -161,7 +161,35 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
-def verdict_format_schema(ids: Sequence[str] | None = None) -> dict[str, Any]:
+#: The shortest summary and reason a verdict is ever asked for, however small its share.
+TEXT_MIN_CHARS = 40
+#: Bytes the reply's JSON spends outside the verdicts (`{"verdicts":[` … `]}`).
+_REPLY_WRAPPER = '{"verdicts":[]}'
+
+
+def _verdict_skeleton(ids: Sequence[str]) -> str:
+    """The longest a verdict is without its two texts (and with no folder): the fields the
+    grammar forces, their longest values, the JSON around them."""
+    longest = {"id": max(ids, key=len), "priority": max((p.value for p in Priority), key=len),
+               "category": max((c.value for c in Category), key=len),
+               "action": max((a.value for a in SuggestedAction), key=len), "folder": None,
+               "injection_suspected": False, "summary": "", "reason": ""}
+    return json.dumps(longest) + ", "
+
+
+def verdict_text_chars(ids: Sequence[str], reply_tokens: int, bytes_per_token: float) -> int:
+    """How long each verdict's summary and reason may be so that the whole reply fits the
+    reply reserve: each verdict gets an equal share of `reply_tokens`, less its skeleton,
+    split between its two texts at `bytes_per_token` (the conservative estimate, divided by
+    the calibration's factor). Between TEXT_MIN_CHARS and the schema's own maxima."""
+    share = (reply_tokens - len(_REPLY_WRAPPER) / bytes_per_token) / max(1, len(ids))
+    text_tokens = share - len(_verdict_skeleton(ids).encode()) / bytes_per_token
+    chars = int(text_tokens * bytes_per_token / 2)
+    return max(TEXT_MIN_CHARS, min(SUMMARY_MAX_CHARS, REASON_MAX_CHARS, chars))
+
+
+def verdict_format_schema(ids: Sequence[str] | None = None, *,
+                          text_chars: int | None = None) -> dict[str, Any]:
     """The JSON schema sent as Ollama's `format`, self-contained (no `$ref`/`$defs`).
 
     Ollama turns the schema into a grammar; `$ref`s into `$defs` and `anyOf` nullable unions
@@ -177,6 +205,12 @@ def verdict_format_schema(ids: Sequence[str] | None = None) -> dict[str, Any]:
     With `ids`, the schema also pins the reply to this batch: `id` becomes an enum of the
     given ids and the array must hold exactly `len(ids)` items, so the grammar itself keeps
     the model from inventing ids. Duplicates are still possible; `parse_reply` catches them.
+
+    With `text_chars` (`verdict_text_chars`), summary and reason are asked for at most that
+    long, so that a model that writes as much as the grammar lets it still ends its reply
+    inside the reserve instead of being cut at it (a wasted call, then a split). Only the
+    request is tightened: `parse_reply` accepts texts up to the schema's own maxima, from a
+    server whose grammar does not enforce maxLength.
     """
     schema = VerdictList.model_json_schema()
     schema = _inline_refs(schema, schema.get("$defs", {}))
@@ -202,6 +236,10 @@ def verdict_format_schema(ids: Sequence[str] | None = None) -> dict[str, Any]:
         verdict["properties"]["id"] = {"type": "string", "enum": id_list}
         schema["properties"]["verdicts"]["minItems"] = len(id_list)
         schema["properties"]["verdicts"]["maxItems"] = len(id_list)
+    if text_chars is not None:
+        for name in ("summary", "reason"):
+            verdict["properties"][name]["maxLength"] = min(
+                text_chars, verdict["properties"][name].get("maxLength", text_chars))
     return schema
 
 

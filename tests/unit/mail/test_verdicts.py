@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from tui.budget.tokens import BYTES_PER_TOKEN, estimate_tokens
 from tui.mail.verdicts import (
     Category,
     Priority,
@@ -14,6 +15,7 @@ from tui.mail.verdicts import (
     VerdictStream,
     parse_reply,
     verdict_format_schema,
+    verdict_text_chars,
 )
 from tui.prompts import TRIAGE_SYSTEM_PROMPT
 
@@ -88,6 +90,37 @@ def test_schema_pinned_to_batch_ids() -> None:
     ]
     with pytest.raises(ValueError):
         verdict_format_schema([])
+
+
+@pytest.mark.parametrize(("reserve", "count"), [(2048, 10), (1024, 4), (700, 3), (4096, 12)])
+def test_texts_asked_for_leave_the_whole_reply_inside_the_reserve(reserve: int,
+                                                                 count: int) -> None:
+    """The longest reply the tightened schema admits (every text at its maxLength, the longest
+    enum values) is within the reserve by the same estimate the prompt budget uses."""
+    ids = [f"m{i}" for i in range(1, count + 1)]
+    chars = verdict_text_chars(ids, reserve, BYTES_PER_TOKEN)
+    schema = verdict_format_schema(ids, text_chars=chars)
+    props = schema["properties"]["verdicts"]["items"]["properties"]
+    assert props["summary"]["maxLength"] == props["reason"]["maxLength"] == chars
+    longest = {"verdicts": [{
+        "id": vid, "priority": "urgent", "category": "notification", "action": "mark_read",
+        "folder": None, "injection_suspected": False, "summary": "s" * chars,
+        "reason": "r" * chars} for vid in ids]}
+    assert estimate_tokens(json.dumps(longest)) <= reserve
+    # And a reply that long is still accepted: only the request is tightened.
+    parse_reply(json.dumps(longest), ids)
+
+
+def test_texts_asked_for_keep_a_floor_and_the_schemas_own_maxima() -> None:
+    many = [f"m{i}" for i in range(50)]
+    assert verdict_text_chars(many, 256, BYTES_PER_TOKEN) == 40
+    assert verdict_text_chars(["m1"], 8192, BYTES_PER_TOKEN) == 400
+    # A tokenizer that counts more tokens than the estimate (calibration factor 2) halves
+    # the room in characters.
+    assert verdict_text_chars(["m1", "m2", "m3"], 1024, BYTES_PER_TOKEN / 2) < \
+        verdict_text_chars(["m1", "m2", "m3"], 1024, BYTES_PER_TOKEN) / 2 + 1
+    untouched = verdict_format_schema(["m1"])["properties"]["verdicts"]["items"]["properties"]
+    assert untouched["summary"]["maxLength"] == 400
 
 
 def test_destructive_actions() -> None:
