@@ -178,13 +178,15 @@ def _verdict_skeleton(ids: Sequence[str]) -> str:
 
 
 def verdict_text_chars(ids: Sequence[str], reply_tokens: int, bytes_per_token: float) -> int:
-    """How long each verdict's summary and reason may be so that the whole reply fits the
-    reply reserve: each verdict gets an equal share of `reply_tokens`, less its skeleton,
-    split between its two texts at `bytes_per_token` (the conservative estimate, divided by
-    the calibration's factor). Between TEXT_MIN_CHARS and the schema's own maxima."""
+    """How long each verdict's summary, reason and folder may be so that the whole reply
+    fits the reply reserve: each verdict gets an equal share of `reply_tokens`, less its
+    skeleton, split between its three strings at `bytes_per_token` (the conservative
+    estimate, divided by the calibration's factor). Between TEXT_MIN_CHARS and the schema's
+    own maxima. The folder counts: a small model was seen filling its 200 characters with
+    one word repeated, a reply cut at the reserve."""
     share = (reply_tokens - len(_REPLY_WRAPPER) / bytes_per_token) / max(1, len(ids))
     text_tokens = share - len(_verdict_skeleton(ids).encode()) / bytes_per_token
-    chars = int(text_tokens * bytes_per_token / 2)
+    chars = int(text_tokens * bytes_per_token / 3)
     return max(TEXT_MIN_CHARS, min(SUMMARY_MAX_CHARS, REASON_MAX_CHARS, chars))
 
 
@@ -206,8 +208,8 @@ def verdict_format_schema(ids: Sequence[str] | None = None, *,
     given ids and the array must hold exactly `len(ids)` items, so the grammar itself keeps
     the model from inventing ids. Duplicates are still possible; `parse_reply` catches them.
 
-    With `text_chars` (`verdict_text_chars`), summary and reason are asked for at most that
-    long, so that a model that writes as much as the grammar lets it still ends its reply
+    With `text_chars` (`verdict_text_chars`), summary, reason and folder are asked for at
+    most that long, so that a model that writes as much as the grammar lets it still ends its reply
     inside the reserve instead of being cut at it (a wasted call, then a split). Only the
     request is tightened: `parse_reply` accepts texts up to the schema's own maxima, from a
     server whose grammar does not enforce maxLength.
@@ -237,7 +239,7 @@ def verdict_format_schema(ids: Sequence[str] | None = None, *,
         schema["properties"]["verdicts"]["minItems"] = len(id_list)
         schema["properties"]["verdicts"]["maxItems"] = len(id_list)
     if text_chars is not None:
-        for name in ("summary", "reason"):
+        for name in ("summary", "reason", "folder"):
             verdict["properties"][name]["maxLength"] = min(
                 text_chars, verdict["properties"][name].get("maxLength", text_chars))
     return schema

@@ -154,7 +154,9 @@ def test_a_prompt_over_the_servers_context_is_refused_and_split(
         dovecot.append(IMAP_USER, "INBOX", mail_corpus.plain_text(
             message_id=f"<hex-{i}@example.net>", subject=f"Checksums {i}",
             body=_hex_body(seed=i, characters=700)))
-    pipeline, replies, _ = llama_pipeline(mail_config, small_llama_server, reserve=256,
+    # 320 tokens of reply: SmolLM2 pretty-prints its verdicts and fills every text to the
+    # schema's maxLength; at 256 both halves were cut and split again (9 calls, now 5).
+    pipeline, replies, _ = llama_pipeline(mail_config, small_llama_server, reserve=320,
                                        email_tokens=400)
     stopping.append(pipeline)
     events: list[Any] = []

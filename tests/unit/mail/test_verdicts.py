@@ -6,6 +6,7 @@ import pytest
 
 from tui.budget.tokens import BYTES_PER_TOKEN, estimate_tokens
 from tui.mail.verdicts import (
+    FOLDER_MAX_CHARS,
     Category,
     Priority,
     ReplyProblem,
@@ -102,9 +103,11 @@ def test_texts_asked_for_leave_the_whole_reply_inside_the_reserve(reserve: int,
     schema = verdict_format_schema(ids, text_chars=chars)
     props = schema["properties"]["verdicts"]["items"]["properties"]
     assert props["summary"]["maxLength"] == props["reason"]["maxLength"] == chars
+    assert props["folder"]["maxLength"] == min(chars, FOLDER_MAX_CHARS)
     longest = {"verdicts": [{
         "id": vid, "priority": "urgent", "category": "notification", "action": "mark_read",
-        "folder": None, "injection_suspected": False, "summary": "s" * chars,
+        "folder": "f" * min(chars, FOLDER_MAX_CHARS), "injection_suspected": False,
+        "summary": "s" * chars,
         "reason": "r" * chars} for vid in ids]}
     assert estimate_tokens(json.dumps(longest)) <= reserve
     # And a reply that long is still accepted: only the request is tightened.
