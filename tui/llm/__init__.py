@@ -69,4 +69,5 @@ def make_backend(config: Config, *, plan_fits: Callable[[], bool] | None = None,
     ollama_config = config.ollama
     return TriageModel(ollama_config.host, ollama_config.model, num_ctx=num_ctx,
                        keep_alive=ollama_config.keep_alive, temperature=temperature,
-                       timeout=ollama_config.timeout_seconds)
+                       timeout=ollama_config.timeout_seconds,
+                       max_tokens=config.budget.generation_reserve_tokens)

@@ -28,10 +28,13 @@ class TriageModel:
     label = "Ollama"
 
     def __init__(self, host: str, model: str, *, num_ctx: int, keep_alive: str,
-                 temperature: float, timeout: float) -> None:
+                 temperature: float, timeout: float, max_tokens: int | None = None) -> None:
         self.host = host
         self.model = model
         self.num_ctx = num_ctx
+        # Sent as num_predict: Ollama's default (-1) lets a reply run on past the reserve
+        # the budget counts, to the end of the context.
+        self.max_tokens = max_tokens
         self.keep_alive = keep_alive
         self.temperature = temperature
         self.timeout = timeout
@@ -53,6 +56,13 @@ class TriageModel:
                                  f"ollama create {self.model} -f modelfiles/Modelfile.triage")
         return BackendStatus(True, "ready", f"{self.model}, num_ctx {self.num_ctx}")
 
+    def _options(self) -> dict[str, int | float]:
+        options: dict[str, int | float] = {"num_ctx": self.num_ctx,
+                                           "temperature": self.temperature}
+        if self.max_tokens is not None:
+            options["num_predict"] = self.max_tokens
+        return options
+
     def run_batch(self, messages: list[dict[str, str]], schema: dict[str, Any],
                   on_text: Callable[[str], None]) -> BatchReply:
         parts: list[str] = []
@@ -60,7 +70,7 @@ class TriageModel:
         try:
             stream = self._client.chat(
                 model=self.model, messages=messages, stream=True, format=schema,
-                options={"num_ctx": self.num_ctx, "temperature": self.temperature},
+                options=self._options(),
                 keep_alive=self.keep_alive,
             )
             deadline = ReplyDeadline(self.timeout, self.host)

@@ -70,6 +70,9 @@ def test_once_triages_realistic_mail_without_marking_it_read(
         assert chat.prompt_eval_count <= 8192 - 2048
     # The same num_ctx every time, so Ollama never reloads the model between batches.
     assert ollama_with_model.load_count["triage"] == 1
+    # And the reply held to the reserve the budget counts (Ollama's default runs on).
+    assert {r.json["options"].get("num_predict") for r in ollama_with_model.requests
+            if r.path == "/api/chat"} == {2048}
     # BODY.PEEK[]: nothing was marked read by fetching.
     assert all("\\Seen" not in flags for flags in server_flags(dovecot).values())
     huge = next(m for m in store.messages() if "huge" in m.message_id)
