@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui.budget.tokens import BYTES_PER_TOKEN
 from tui.llm.protocol import (
     BackendError,
     BackendUnavailable,
@@ -316,7 +317,9 @@ class Summariser:
                 return _PassResult("stopped")
             self._publish(SummaryProgress(content_hash, planned.index, total, planned.kind))
             try:
-                reply = self.model.run_batch(messages, summary_format_schema(times), on_text)
+                schema = summary_format_schema(
+                    times, reply_bytes=self.reserve * BYTES_PER_TOKEN / self.calibration.factor)
+                reply = self.model.run_batch(messages, schema, on_text)
             except PromptTooLong as error:
                 self.store.count_attempt(content_hash, planned.index)
                 self.calibration.observe(estimated, max(error.prompt_tokens or 0,

@@ -121,18 +121,60 @@ def _times_schema(times: Collection[float]) -> dict[str, Any]:
             "items": {"enum": allowed} if allowed else {"type": "number"}}
 
 
-def _string(max_length: int, *, nullable: bool = False) -> dict[str, Any]:
+def _text_schema(max_length: int, *, nullable: bool = False) -> dict[str, Any]:
     return {"type": ["string", "null"] if nullable else "string", "minLength": 1,
             "maxLength": max_length}
 
 
-def summary_format_schema(times: Collection[float]) -> dict[str, Any]:
+#: Steps by which the request's lengths and list sizes shrink to fit the reply reserve.
+_SCALES = (1.0, 0.75, 0.5, 0.35, 0.25, 0.15, 0.1)
+#: The shortest a text is ever asked for, however small the reserve.
+_MIN_CHARS = 12
+
+
+def _longest_instance(node: dict[str, Any]) -> Any:
+    """The longest JSON value `node` (a schema as this module writes them) admits."""
+    if "enum" in node:
+        return max(node["enum"], key=lambda value: len(json.dumps(value)))
+    kind = node.get("type")
+    if kind == "object":
+        return {name: _longest_instance(child) for name, child in node["properties"].items()}
+    if kind == "array":
+        return [_longest_instance(node["items"])] * node.get("maxItems", 0)
+    if kind == "number":
+        return 99999.99
+    return "x" * node["maxLength"]  # a string, nullable or not
+
+
+def longest_reply_bytes(schema: dict[str, Any]) -> int:
+    return len(json.dumps(_longest_instance(schema)).encode())
+
+
+def summary_format_schema(times: Collection[float], *,
+                          reply_bytes: float | None = None) -> dict[str, Any]:
     """The JSON schema sent to the server (Ollama's `format`, OpenAI's `response_format`),
     self-contained like the verdict schema (no `$ref`, nullable as a type list). `times` are
     the segment times this pass may cite: the grammar allows no others. With none (notes that
-    cite nothing), the lists must stay empty."""
+    cite nothing), the lists must stay empty.
+
+    With `reply_bytes` (the reply reserve at the calibrated bytes per token), the texts and
+    lists are asked for shorter, in steps, until the longest reply the grammar admits fits
+    it: a model that writes as much as it may then ends inside the reserve instead of being
+    cut at it (a 135M model was, twice, at 448 tokens). Only the request shrinks: replies up
+    to the maxima above are still accepted."""
+    for scale in _SCALES:
+        schema = _scaled_schema(times, scale)
+        if reply_bytes is None or longest_reply_bytes(schema) <= reply_bytes:
+            break
+    return schema
+
+
+def _scaled_schema(times: Collection[float], scale: float) -> dict[str, Any]:
     times_schema = _times_schema(times)
-    items_allowed = MAX_ITEMS if times else 0
+    items_allowed = max(1, int(MAX_ITEMS * scale)) if times else 0
+
+    def _string(max_length: int, *, nullable: bool = False) -> dict[str, Any]:
+        return _text_schema(max(_MIN_CHARS, int(max_length * scale)), nullable=nullable)
 
     def items(properties: dict[str, Any]) -> dict[str, Any]:
         return {"type": "array", "maxItems": items_allowed, "items": {

@@ -10,6 +10,7 @@ from tui.summaries.schema import (
     MAX_ITEMS,
     MeetingSummary,
     SummaryProblem,
+    longest_reply_bytes,
     parse_summary,
     segment_time,
     summary_format_schema,
@@ -88,6 +89,31 @@ def test_the_format_schema_pins_times_and_caps_lists() -> None:
     assert "$ref" not in json.dumps(schema)
     # Notes that cite no time: nothing may be listed.
     assert summary_format_schema([])["properties"]["decisions"]["maxItems"] == 0
+
+
+@pytest.mark.parametrize("reserve_tokens", [2048, 1024, 448, 256])
+def test_the_request_shrinks_until_its_longest_reply_fits_the_reserve(
+        reserve_tokens: int) -> None:
+    times = [4.2, 8.5, 12.8, 83.4]
+    reply_bytes = reserve_tokens * 3.0
+    schema = summary_format_schema(times, reply_bytes=reply_bytes)
+    assert longest_reply_bytes(schema) <= reply_bytes
+    full = summary_format_schema(times)
+    assert longest_reply_bytes(schema) <= longest_reply_bytes(full)
+    # The longest reply the full schema admits is still accepted: only the request shrinks.
+    text = json.dumps({"abstract": "a" * 400, **{name: [] for name in
+                                                 ("topics", "decisions", "open_questions")},
+                       "action_items": [{"what": "w" * 160, "owner": "o" * 60, "due": "d" * 40,
+                                         "segments": [4.2, 8.5, 12.8]}] * MAX_ITEMS})
+    assert len(parse_summary(text, times).action_items) == MAX_ITEMS
+
+
+def test_a_reserve_large_enough_asks_for_the_full_schema() -> None:
+    times = [4.2, 8.5]
+    assert summary_format_schema(times, reply_bytes=1e9) == summary_format_schema(times)
+    small = summary_format_schema(times, reply_bytes=448 * 3.0)["properties"]
+    assert small["topics"]["maxItems"] < MAX_ITEMS
+    assert small["abstract"]["maxLength"] < 400
 
 
 def test_a_summary_round_trips_through_its_compact_json() -> None:
