@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from tui.budget.tokens import BYTES_PER_TOKEN
+
 T = TypeVar("T")
 
 
@@ -45,6 +47,12 @@ class TokenCalibration:
         if self.window < 1:
             raise ValueError("window must be at least 1")
         self._recent = deque(maxlen=self.window)
+
+    @property
+    def bytes_per_token(self) -> float:
+        """The estimate's bytes per token as this tokenizer counts them: what a reply of N
+        tokens may hold (summary and verdict texts are sized by it)."""
+        return BYTES_PER_TOKEN / self.factor
 
     @property
     def floor(self) -> float:

@@ -19,7 +19,7 @@ import imapclient
 from tui.adapters.credentials import CredentialsMissing, resolve_imap_password
 from tui.adapters.imap_connect import ImapConnectError
 from tui.budget.batch_fit import fixed_prompt_tokens
-from tui.budget.tokens import BYTES_PER_TOKEN, estimate_tokens
+from tui.budget.tokens import estimate_tokens
 from tui.config import Config
 from tui.llm import (
     BackendError,
@@ -265,7 +265,7 @@ class MailPipeline:
         try:
             schema = verdict_format_schema(ids, text_chars=verdict_text_chars(
                 ids, self.config.budget.generation_reserve_tokens,
-                BYTES_PER_TOKEN / self.calibration.factor))
+                self.calibration.bytes_per_token))
             reply = self.model.run_batch(messages, schema, on_text)
         except PromptTooLong as error:
             # A server that refuses over-long prompts (vLLM) instead of cutting them.

@@ -307,8 +307,8 @@ class Summariser:
             now = time.monotonic()
             if now - last_progress >= PROGRESS_EVERY_SECONDS:
                 last_progress = now
-                # About 3 bytes a token (tui.budget.tokens): the share of the reply budget.
-                percent = min(99.0, 100.0 * streamed / max(1, 3 * self.reserve))
+                # The estimate's bytes a token: the share of the reply budget streamed.
+                percent = min(99.0, 100.0 * streamed / max(1, BYTES_PER_TOKEN * self.reserve))
                 self._publish(SummaryProgress(content_hash, planned.index, total,
                                               planned.kind, percent))
 
@@ -318,7 +318,7 @@ class Summariser:
             self._publish(SummaryProgress(content_hash, planned.index, total, planned.kind))
             try:
                 schema = summary_format_schema(
-                    times, reply_bytes=self.reserve * BYTES_PER_TOKEN / self.calibration.factor)
+                    times, reply_bytes=self.reserve * self.calibration.bytes_per_token)
                 reply = self.model.run_batch(messages, schema, on_text)
             except PromptTooLong as error:
                 self.store.count_attempt(content_hash, planned.index)

@@ -47,6 +47,18 @@ class RenamingDuringTheFirstCall:
         return BatchReply(reply, 100, 20, "stop")
 
 
+def queued_summary(store: SummaryStore, transcripts: TranscriptStore,
+                   backend: RenamingDuringTheFirstCall, digest: str,
+                   tmp_path: Path) -> tuple[Summariser, list[object]]:
+    """A Summariser over the stand-in, `digest` queued, and the events it will publish."""
+    summariser = Summariser(store, transcripts, backend, num_ctx=8192, reserve=1024,
+                            output_dir=tmp_path / "out")
+    events: list[object] = []
+    summariser.subscribe(events.append)
+    summariser.enqueue(digest)
+    return summariser, events
+
+
 def test_a_summary_queued_again_while_it_runs_is_planned_again_not_deferred(
         tmp_path: Path) -> None:
     transcripts = TranscriptStore(tmp_path / "state.db")
@@ -59,11 +71,7 @@ def test_a_summary_queued_again_while_it_runs_is_planned_again_not_deferred(
             summariser.regenerate(digest)
 
         backend = RenamingDuringTheFirstCall(rename)
-        summariser = Summariser(store, transcripts, backend, num_ctx=8192, reserve=1024,
-                                output_dir=tmp_path / "out")
-        events: list[object] = []
-        summariser.subscribe(events.append)
-        summariser.enqueue(digest)
+        summariser, events = queued_summary(store, transcripts, backend, digest, tmp_path)
 
         outcomes = summariser.run_pending()
 
@@ -103,11 +111,7 @@ def test_a_rename_while_the_finished_summary_is_written_queues_it_again(
 
         monkeypatch.setattr(runner_module, "_write_atomically", write_then_rename)
         backend = RenamingDuringTheFirstCall(lambda: None)
-        summariser = Summariser(store, transcripts, backend, num_ctx=8192, reserve=1024,
-                                output_dir=tmp_path / "out")
-        events: list[object] = []
-        summariser.subscribe(events.append)
-        summariser.enqueue(digest)
+        summariser, events = queued_summary(store, transcripts, backend, digest, tmp_path)
 
         outcomes = summariser.run_pending()
 
