@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ from tui.transcripts.events import (
     FileFailed,
     StageChanged,
     StepUnavailable,
+    WorkerMemory,
 )
 from tui.transcripts.events import Progress as ProgressEvent
 from tui.transcripts.options import ALL_FORMATS, TranscribeOptions
@@ -126,7 +128,8 @@ def _export_token(options: TranscribeOptions, token: str | None) -> None:
         os.environ[options.hf_token_env] = token
 
 
-def _report_profile(pipeline: Any, wall_seconds: float, target: str, console: Any) -> None:
+def _report_profile(pipeline: Any, wall_seconds: float, target: str, console: Any,
+                    memory: WorkerMemory | None = None) -> None:
     from tui.transcripts.profile import StageClock, profile_table
 
     clock = StageClock()
@@ -138,7 +141,10 @@ def _report_profile(pipeline: Any, wall_seconds: float, target: str, console: An
         Path(target).write_text(json.dumps({
             "wall_seconds": wall_seconds,
             "stages": {stage: {"seconds": seconds, "calls": calls}
-                       for stage, (seconds, calls) in totals.items()}}, indent=2))
+                       for stage, (seconds, calls) in totals.items()},
+            # The worker's last memory report: its GPU memory by allocator (bench reads it).
+            "worker_memory": dataclasses.asdict(memory) if memory is not None else None,
+        }, indent=2))
 
 
 def run_transcribe(config: Config, args: argparse.Namespace) -> int:
@@ -196,8 +202,11 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
                              TextColumn("{task.fields[stage]}"), TimeElapsedColumn(),
                              console=console, disable=args.json) as progress:
             tasks: dict[str, Any] = {}
+            memory_reports: list[WorkerMemory] = []
 
             def on_event(event: object) -> None:
+                if isinstance(event, WorkerMemory):
+                    memory_reports.append(event)
                 digest = getattr(event, "content_hash", "")
                 task = tasks.get(digest)
                 if isinstance(event, StageChanged) and task is not None:
@@ -238,7 +247,8 @@ def run_transcribe(config: Config, args: argparse.Namespace) -> int:
             finally:
                 pipeline.stop()  # the worker goes; the store stays open for the report
         if args.profile:
-            _report_profile(pipeline, time.monotonic() - started, args.profile, console)
+            _report_profile(pipeline, time.monotonic() - started, args.profile, console,
+                            memory_reports[-1] if memory_reports else None)
         for outcome in outcomes:
             record = store.get(outcome.content_hash)
             entry: dict[str, Any] = {"file": paths_by_hash.get(outcome.content_hash),

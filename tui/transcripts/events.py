@@ -160,12 +160,23 @@ class AsrResumed:
 
 @dataclass(frozen=True)
 class WorkerMemory:
-    """What the WhisperX worker process holds on the GPU, for the GPU panel."""
+    """What the WhisperX worker process holds on the GPU, for the GPU panel; the fields after
+    `device` split it by allocator (`transcribe --profile` writes the last one).
+
+    PyTorch (the VAD, alignment, diarization): allocated/reserved now, the most it reserved,
+    the most it held while a Whisper batch ran (what sits beside CTranslate2's peak), and its
+    peak per stage. CTranslate2 (weights and batches): the CUDA default memory pool its
+    `cuda_malloc_async` allocator draws from, now and at its peak (0 where unreadable)."""
 
     pid: int
     allocated_bytes: int
     reserved_bytes: int
     device: str
+    torch_peak_reserved_bytes: int = 0
+    torch_reserved_in_asr_bytes: int = 0
+    torch_stage_peaks: tuple[tuple[str, int], ...] = ()
+    pool_reserved_bytes: int = 0
+    pool_peak_bytes: int = 0
 
 
 @dataclass(frozen=True)

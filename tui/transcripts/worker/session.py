@@ -12,7 +12,8 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ from tui.transcripts.records import FileState, StoredSegment
 from tui.transcripts.worker import remote_asr
 from tui.transcripts.worker.batcher import BatchItem, ChunkResult, CrossFileBatcher, PreparedFile
 from tui.transcripts.worker.download_progress import downloads_reported
+from tui.transcripts.worker.memory_tally import MemoryTally
 from tui.transcripts.worker.out_of_memory import is_out_of_memory, shrink_diarization_batches
 from tui.transcripts.worker.remote_asr import RemoteRefused, RemoteServerUnavailable
 from tui.transcripts.worker.segments import json_safe, to_stored_segment
@@ -62,6 +64,7 @@ class WhisperxSession:
     _tokenizers: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     _device_lock: Any = None
     clock: StageClock = field(default_factory=StageClock)
+    memory: MemoryTally = field(default_factory=MemoryTally)
 
     # -- devices and models -----------------------------------------------------------
 
@@ -102,6 +105,22 @@ class WhisperxSession:
         if self._device_lock is None:
             self._device_lock = threading.Lock()
         return self._device_lock
+
+    @contextmanager
+    def torch_stage(self, stage: str) -> Iterator[None]:
+        """A stage that runs on PyTorch (VAD): under the device lock, timed, and on CUDA its
+        peak of PyTorch's reserved memory goes into the memory report."""
+        with self.device_lock, self.clock.timed(stage):
+            cuda = self.device == "cuda"
+            if cuda:
+                import torch
+
+                torch.cuda.reset_peak_memory_stats()
+            try:
+                yield
+            finally:
+                if cuda:
+                    self.memory.stage_done(stage, int(torch.cuda.max_memory_reserved()))
 
     def asr(self) -> Any:
         if self._asr is None:
@@ -187,13 +206,18 @@ class WhisperxSession:
         return self._diarize or None
 
     def report_memory(self) -> None:
-        allocated = reserved = 0
-        if self.device == "cuda":
-            import torch
+        if self.device != "cuda":
+            self.emit(WorkerMemory(os.getpid(), 0, 0, self.device))
+            return
+        import torch
 
-            allocated = int(torch.cuda.memory_allocated())
-            reserved = int(torch.cuda.memory_reserved())
-        self.emit(WorkerMemory(os.getpid(), allocated, reserved, self.device))
+        from tui.adapters.cuda_pool import default_pool_usage
+
+        pool = default_pool_usage()
+        self.emit(self.memory.event(
+            os.getpid(), self.device, int(torch.cuda.memory_allocated()),
+            int(torch.cuda.memory_reserved()),
+            pool.reserved_bytes if pool else 0, pool.reserved_peak_bytes if pool else 0))
 
     def release_cached_memory(self) -> None:
         gc.collect()
@@ -224,7 +248,7 @@ class WhisperxSession:
         try:
             pipeline = self.asr()
             audio = self._decode(content_hash, path)
-            with self.device_lock, self.clock.timed("vad"):
+            with self.torch_stage("vad"):
                 chunks = self._vad_chunks(pipeline, audio)
             return PreparedFile(content_hash, self.language_for(audio), chunks, payload=audio)
         except Exception as error:
@@ -299,6 +323,8 @@ class WhisperxSession:
                 samples = item.file.payload[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
                 features.append(pipeline.preprocess({"inputs": samples})["inputs"])
             pipeline.options = asr_options
+            if self.device == "cuda":
+                self.memory.batch_started(int(torch.cuda.memory_reserved()))
             try:
                 out = pipeline.forward({"inputs": torch.stack(features)})
             finally:
@@ -343,6 +369,7 @@ class WhisperxSession:
             result = self._optional_step("diarization", self._diarize_step, content_hash,
                                          result, audio)
         result["language"] = language
+        self.report_memory()
         emit(WorkerProfile(self.clock.snapshot()))
         emit(FileDone(content_hash, language, result=json_safe(result)))
 
