@@ -67,7 +67,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import wave
 from collections.abc import Callable, Iterator
@@ -78,6 +77,8 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
+
+from gpu_peaks import GpuPeak, GpuWatch  # noqa: E402
 
 from tui.adapters.nvml import GpuUnavailable, read_gpus  # noqa: E402
 
@@ -110,16 +111,32 @@ class Row:
     run: str
     files: int
     audio_s: float
-    cli_s: float
+    cli_s: float | None  # None: the CLI was not run (--no-cli)
     app_s: float
     # GPU memory (None on the CPU): each side's NVML peak and the planner's WhisperX share.
     cli_peak_mib: float | None = None
     app_peak_mib: float | None = None
     planned_mib: float | None = None
+    # The app's worker by allocator (its last WorkerMemory, from `--profile`): PyTorch's most
+    # reserved while a Whisper batch ran, PyTorch's most reserved at all, and the peak of the
+    # CUDA pool CTranslate2 allocates from (weights and batches).
+    app_torch_in_asr_mib: float | None = None
+    app_torch_peak_mib: float | None = None
+    app_ct2_pool_peak_mib: float | None = None
 
     @property
-    def ratio(self) -> float:
-        return self.cli_s / self.app_s
+    def ratio(self) -> float | None:
+        return None if self.cli_s is None else self.cli_s / self.app_s
+
+    @property
+    def rest_mib(self) -> float | None:
+        """NVML's peak less CTranslate2's pool peak and what PyTorch held during a batch: the
+        CUDA context, cuBLAS/cuDNN workspaces and loaded kernels (an estimate: the three peaks
+        need not fall at the same instant)."""
+        if None in (self.app_peak_mib, self.app_ct2_pool_peak_mib, self.app_torch_in_asr_mib):
+            return None
+        return (self.app_peak_mib - self.app_ct2_pool_peak_mib  # type: ignore[operator]
+                - self.app_torch_in_asr_mib)
 
     @property
     def inside_plan(self) -> bool | None:
@@ -128,125 +145,12 @@ class Row:
         return self.app_peak_mib <= self.planned_mib
 
 
-@dataclass
-class GpuPeak:
-    """One run's GPU memory as NVML saw it every `period_s` while the run's commands ran."""
-
-    tree_mib: float | None  # the largest sum over the run's process tree (None: never listed)
-    all_processes_mib: float  # the largest sum over every process NVML listed
-    card_mib: float  # the cards' largest used memory minus their idle value
-    per_pid_mib: dict[int, float]  # each tree process's own peak
-    samples: int
-    period_s: float
-
-    @property
-    def process_mib(self) -> float | None:
-        """The tree's peak; every listed process's where NVML names pids the tree never had
-        (a sandbox whose pids differ from the driver's)."""
-        if self.tree_mib is not None:
-            return self.tree_mib
-        return self.all_processes_mib if self.samples and self.all_processes_mib else None
-
-
-def process_tree(roots: set[int]) -> set[int]:
-    """`roots` and every process under them, from the parent field of each /proc/PID/stat."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="utf-8", errors="replace") as stream:
-                stat = stream.read()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1:
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    tree, todo = set(roots), list(roots)
-    while todo:
-        for child in children.get(todo.pop(), ()):
-            if child not in tree:
-                tree.add(child)
-                todo.append(child)
-    return tree
-
-
 def cards_used_bytes() -> int | GpuUnavailable:
     """Used memory summed over the cards NVML sees."""
     gpus = read_gpus()
     if isinstance(gpus, GpuUnavailable):
         return gpus
     return sum(card.used_bytes for card in gpus)
-
-
-class GpuMemoryWatch:
-    """NVML on a thread while the commands whose pids `follow` is given run: the per-process
-    memory of their process trees summed at each sample, and the cards' used memory."""
-
-    def __init__(self, idle_used_bytes: int, period_s: float = 0.05) -> None:
-        self.idle_used_bytes = idle_used_bytes
-        self.period_s = period_s
-        self._roots: set[int] = set()
-        self._tree: set[int] = set()
-        self._per_pid: dict[int, int] = {}
-        self._tree_peak: int | None = None
-        self._all_peak = 0
-        self._card_peak = idle_used_bytes
-        self._samples = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="gpu-memory-watch", daemon=True)
-
-    def follow(self, pid: int) -> None:
-        with self._lock:
-            self._roots.add(pid)
-
-    def _sample(self) -> None:
-        gpus = read_gpus()
-        if isinstance(gpus, GpuUnavailable):
-            return
-        with self._lock:
-            roots = set(self._roots)
-        if roots:
-            # Pids stay counted after they exit (the worker's memory may outlive its listing).
-            self._tree |= process_tree(roots)
-        tree_total: int | None = None
-        all_total = 0
-        for card in gpus:
-            for process in card.processes:
-                used = process.used_bytes or 0
-                all_total += used
-                if process.pid in self._tree:
-                    tree_total = (tree_total or 0) + used
-                    self._per_pid[process.pid] = max(self._per_pid.get(process.pid, 0), used)
-        if tree_total is not None:
-            self._tree_peak = max(self._tree_peak or 0, tree_total)
-        self._all_peak = max(self._all_peak, all_total)
-        self._card_peak = max(self._card_peak, sum(card.used_bytes for card in gpus))
-        self._samples += 1
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            self._sample()
-            self._stop.wait(max(0.0, self.period_s - (time.monotonic() - started)))
-
-    def __enter__(self) -> GpuMemoryWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def peak(self) -> GpuPeak:
-        return GpuPeak(
-            tree_mib=None if self._tree_peak is None else self._tree_peak / MIB,
-            all_processes_mib=self._all_peak / MIB,
-            card_mib=(self._card_peak - self.idle_used_bytes) / MIB,
-            per_pid_mib={pid: used / MIB for pid, used in sorted(self._per_pid.items())},
-            samples=self._samples, period_s=self.period_s)
 
 
 def planned_whisperx(model: str, compute_type: str, batch_size: int) -> dict[str, Any] | None:
@@ -402,6 +306,10 @@ def mib_cell(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
+def cell(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
 def print_table(rows: list[Row]) -> None:
     print(f"{'run':<27} {'audio s':>8} {'whisperx CLI s':>15} {'triage-tui s':>13} "
           f"{'CLI RTF':>8} {'app RTF':>8} {'CLI/app':>8} {'peak MiB CLI':>13} "
@@ -409,10 +317,34 @@ def print_table(rows: list[Row]) -> None:
     print("-" * 146)
     for row in rows:
         inside = {None: "—", True: "yes", False: "NO"}[row.inside_plan]
-        print(f"{row.run:<27} {row.audio_s:>8.1f} {row.cli_s:>15.2f} {row.app_s:>13.2f} "
-              f"{row.cli_s / row.audio_s:>8.3f} {row.app_s / row.audio_s:>8.3f} "
-              f"{row.ratio:>8.2f} {mib_cell(row.cli_peak_mib):>13} "
+        cli_rtf = None if row.cli_s is None else row.cli_s / row.audio_s
+        print(f"{row.run:<27} {row.audio_s:>8.1f} {cell(row.cli_s, '.2f'):>15} "
+              f"{row.app_s:>13.2f} {cell(cli_rtf, '.3f'):>8} {row.app_s / row.audio_s:>8.3f} "
+              f"{cell(row.ratio, '.2f'):>8} {mib_cell(row.cli_peak_mib):>13} "
               f"{mib_cell(row.app_peak_mib):>13} {mib_cell(row.planned_mib):>9} {inside:>12}")
+    if any(row.app_ct2_pool_peak_mib is not None for row in rows):
+        print("\nthe app's peak by allocator (MiB; the worker's own report): CTranslate2 = the "
+              "peak of the CUDA pool it allocates from (weights + batches); PyTorch = what it "
+              "held while a Whisper batch ran (its own peak at any time beside it); rest = "
+              "NVML peak - both (CUDA context, cuBLAS/cuDNN, kernels)")
+        print(f"{'run':<27} {'NVML peak':>10} {'CTranslate2':>12} {'PyTorch in ASR':>15} "
+              f"{'PyTorch peak':>13} {'rest':>7}")
+        for row in rows:
+            print(f"{row.run:<27} {mib_cell(row.app_peak_mib):>10} "
+                  f"{mib_cell(row.app_ct2_pool_peak_mib):>12} "
+                  f"{mib_cell(row.app_torch_in_asr_mib):>15} "
+                  f"{mib_cell(row.app_torch_peak_mib):>13} {mib_cell(row.rest_mib):>7}")
+
+
+def worker_split(profile: dict[str, Any] | None) -> dict[str, float | None]:
+    """The Row fields from the app's `--profile` JSON (its worker's last memory report)."""
+    memory = (profile or {}).get("worker_memory") or {}
+    if memory.get("device") != "cuda":
+        return {}
+    return {"app_torch_in_asr_mib": memory["torch_reserved_in_asr_bytes"] / MIB,
+            "app_torch_peak_mib": memory["torch_peak_reserved_bytes"] / MIB,
+            "app_ct2_pool_peak_mib": (memory["pool_peak_bytes"] / MIB
+                                      if memory["pool_peak_bytes"] else None)}
 
 
 def memory_lines(memory: dict[str, Any]) -> list[str]:
@@ -580,6 +512,10 @@ def main() -> int:
                              "(default 1: one recording per file)")
     parser.add_argument("--clip", metavar="A-B",
                         help="cut file i to a length spread from A to B seconds (short notes)")
+    parser.add_argument("--no-cli", action="store_true",
+                        help="time the app alone (no CLI runs, no warm-up; CLI columns say —)")
+    parser.add_argument("--app-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="an environment variable for the app's runs only (repeatable)")
     parser.add_argument("--per-file", action=argparse.BooleanOptionalAction, default=True,
                         help="also time the CLI once per file (the old anchor row)")
     parser.add_argument("--latency", action="store_true",
@@ -598,7 +534,7 @@ def main() -> int:
              str(batch_size), "--language", "en", "--no_align", "--output_format", "json"]
     if threads:
         flags += ["--threads", str(threads)]
-    warmup = cuda if args.warmup is None else args.warmup
+    warmup = (cuda if args.warmup is None else args.warmup) and not args.no_cli
 
     started = time.monotonic()
     notes: list[str] = []
@@ -683,8 +619,7 @@ def main() -> int:
             if memory is None:
                 yield None
                 return
-            with GpuMemoryWatch(int(memory["idle_used_mib"] * MIB),
-                                memory["period_s"]) as watch:
+            with GpuWatch(int(memory["idle_used_mib"] * MIB), memory["period_s"]) as watch:
                 yield watch.follow
             gpu_peaks[out] = watch.peak()
 
@@ -709,16 +644,26 @@ def main() -> int:
             return total
 
         profiles: dict[str, dict[str, Any]] = {}
+        app_env = dict(env, **dict(item.split("=", 1) for item in args.app_env))
+        if args.app_env:
+            notes.append(f"app's own environment: {' '.join(args.app_env)}")
+            print(notes[-1], flush=True)
 
         def app(paths: list[Path], out: str) -> float:
             profile = root / f"profile-{out}.json"
             with watched(out) as follow:
                 elapsed = run([*ours, *map(str, paths), "--model", model, *flags,
-                               "-o", str(root / out), "--profile", str(profile)], env,
+                               "-o", str(root / out), "--profile", str(profile)], app_env,
                               app_log, cwd=app_root, on_start=follow)
             profiles[out] = json.loads(profile.read_text())
             print(f"  triage-tui, {len(paths)} file(s) ({out}): {elapsed:.2f} s", flush=True)
+            memory_report = profiles[out].get("worker_memory")
+            if memory_report:
+                print(f"    worker memory: {memory_report}", flush=True)
             return elapsed
+
+        def maybe_cli(paths: list[Path], out: str) -> float | None:
+            return None if args.no_cli else cli(paths, out)
 
         def peak(out: str) -> float | None:
             return gpu_peaks[out].process_mib if out in gpu_peaks else None
@@ -731,18 +676,19 @@ def main() -> int:
         rows: list[Row] = []
         outputs: list[str] = []
         if args.only in ("one", "both"):
-            one_cli, one_app = cli(files[:1], "cli1"), app(files[:1], "app1")
+            one_cli, one_app = maybe_cli(files[:1], "cli1"), app(files[:1], "app1")
             rows.append(Row("1 file", 1, seconds[0], one_cli, one_app, peak("cli1"),
-                            peak("app1"), planned))
+                            peak("app1"), planned, **worker_split(profiles.get("app1"))))
             outputs += ["cli1", "app1"]
         if args.only in ("many", "both"):
-            many_cli = cli(files, "cliN")
+            many_cli = maybe_cli(files, "cliN")
             many_app = app(files, "appN")
             total_audio = sum(seconds)
             rows.append(Row(f"{len(files)} files, one CLI call", len(files), total_audio,
-                            many_cli, many_app, peak("cliN"), peak("appN"), planned))
+                            many_cli, many_app, peak("cliN"), peak("appN"), planned,
+                            **worker_split(profiles.get("appN"))))
             outputs += ["cliN", "appN"]
-            if args.per_file:
+            if args.per_file and not args.no_cli:
                 per_file = cli(files, "cliNx", per_file=True)
                 rows.append(Row(f"{len(files)} files, CLI per file", len(files), total_audio,
                                 per_file, many_app, peak("cliNx"), peak("appN"), planned))

@@ -3,9 +3,9 @@ byte it allocates on the card SEL names (an index in nvidia-smi's order, a UUID,
 CUDA's first card), and nothing on the other.
 
 Runs `python -m tui transcribe` from this checkout with a random-weight Whisper model
-(bench/random_whisper.py) on a recording, once per selector, while a thread polls NVML every
-50 ms for the processes on each card. Needs two NVIDIA GPUs and what make_gpu_bundle.py
-carries (whisperx, faster-whisper, ctranslate2, pyannote.audio):
+(bench/random_whisper.py) on a recording, once per selector, while `gpu_peaks.GpuWatch`
+(the dashboard's NVML poller at 50 ms) records the processes on each card. Needs two NVIDIA
+GPUs and what make_gpu_bundle.py carries (whisperx, faster-whisper, ctranslate2, pyannote.audio):
 
     tar xJf .gpucarry/bundle.tar.xz -C /tmp
     PYTHONPATH=/tmp/gpucarry/site python3 bench/worker_pinning.py \
@@ -18,13 +18,12 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from gpu_peaks import GpuWatch
 from random_whisper import build_whisperx_model_dir
 from transcribe_speed import tool_env
 
@@ -32,33 +31,6 @@ from tui.adapters.nvml import GpuUnavailable, read_gpus
 from tui.budget.placement import resolve_card
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class CardWatcher:
-    """Every (card, pid) NVML lists while the command runs, and each pid's peak bytes."""
-
-    def __init__(self) -> None:
-        self.peaks: dict[tuple[int, int], int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            gpus = read_gpus()
-            if not isinstance(gpus, GpuUnavailable):
-                for card in gpus:
-                    for process in card.processes:
-                        key = (card.index, process.pid)
-                        self.peaks[key] = max(self.peaks.get(key, 0), process.used_bytes or 0)
-            time.sleep(0.05)
-
-    def __enter__(self) -> CardWatcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def main() -> int:
@@ -85,12 +57,12 @@ def main() -> int:
                        "--compute_type", "float16", "--batch_size", "8", "--language", "en",
                        "--no_align", "--no-diarize", "--output_format", "json",
                        "-o", str(root / f"out{number}")]
-            with CardWatcher() as watcher:
+            with GpuWatch() as watch:
                 done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True,
                                       text=True, check=False)
             if done.returncode != 0:
                 print(done.stdout[-2000:], done.stderr[-2000:])
-            seen = sorted(watcher.peaks.items())
+            seen = sorted(watch.peaks.card_pid_peaks.items())
             cards = {card for (card, _), _ in seen}
             ok = done.returncode == 0 and cards == {expected}
             rows.append((selector or '""', expected, seen, done.returncode, ok))
