@@ -108,8 +108,11 @@ class WhisperxSession:
 
     @contextmanager
     def torch_stage(self, stage: str) -> Iterator[None]:
-        """A stage that runs on PyTorch (VAD): under the device lock, timed, and on CUDA its
-        peak of PyTorch's reserved memory goes into the memory report."""
+        """A stage that runs on PyTorch (VAD, alignment, diarization): under the device lock,
+        timed, and on CUDA it gives PyTorch's cached blocks back before the lock is let go.
+        Left cached, they sat beside the next Whisper batch, which the plan counts alone:
+        on an H200 the VAD's cache put 30 short notes at batch 8 1,005 MiB over the plan
+        (bench/README.md, 2026-12-03)."""
         with self.device_lock, self.clock.timed(stage):
             cuda = self.device == "cuda"
             if cuda:
@@ -121,6 +124,7 @@ class WhisperxSession:
             finally:
                 if cuda:
                     self.memory.stage_done(stage, int(torch.cuda.max_memory_reserved()))
+                    torch.cuda.empty_cache()
 
     def asr(self) -> Any:
         if self._asr is None:
@@ -459,13 +463,14 @@ class WhisperxSession:
             return result
         model, metadata = loaded
         self.emit(StageChanged(content_hash, FileState.ALIGNING))
-        aligned = whisperx.align(
-            result["segments"], model, metadata, audio, self.device,
-            interpolate_method=self.options.interpolate_method,
-            return_char_alignments=self.options.return_char_alignments,
-            progress_callback=lambda percent: self.emit(
-                Progress(content_hash, FileState.ALIGNING, float(percent))),
-        )
+        with self.torch_stage("align"):
+            aligned = whisperx.align(
+                result["segments"], model, metadata, audio, self.device,
+                interpolate_method=self.options.interpolate_method,
+                return_char_alignments=self.options.return_char_alignments,
+                progress_callback=lambda percent: self.emit(
+                    Progress(content_hash, FileState.ALIGNING, float(percent))),
+            )
         self.emit(SegmentsRefined(content_hash, FileState.ALIGNING, tuple(
             to_stored_segment(i, s) for i, s in enumerate(aligned["segments"]))))
         return {**result, **aligned}
@@ -480,8 +485,9 @@ class WhisperxSession:
         self.emit(StageChanged(content_hash, FileState.DIARIZING))
         while True:
             try:
-                diarized_segments = pipeline(audio, min_speakers=self.options.min_speakers,
-                                             max_speakers=self.options.max_speakers)
+                with self.torch_stage("diarize"):
+                    diarized_segments = pipeline(audio, min_speakers=self.options.min_speakers,
+                                                 max_speakers=self.options.max_speakers)
                 break
             except Exception as error:
                 smaller = (shrink_diarization_batches(getattr(pipeline, "model", None))
