@@ -30,6 +30,7 @@ from tui.budget.whisper import (
     asr_activation_bytes,
     diarize_activation_bytes,
     diarize_weights_bytes,
+    vad_activation_bytes,
     whisper_spec,
     whisper_weights_bytes,
 )
@@ -37,6 +38,9 @@ from tui.budget.whisper import (
 # The WhisperX worker's CUDA context: PyTorch with cuBLAS, then CTranslate2's own handles and
 # kernels, measured at 799 MiB on a 132-SM H100 (bench/GPU-RESULTS.md). Contexts shrink with
 # the SM count (an 82-SM RTX 3090 needs less), so this is an upper bound for consumer cards.
+# In the running worker (H200, 2026-12-03) NVML less CTranslate2's pool peak was 782-814 MiB:
+# the context with cuDNN, and the 54 MiB PyTorch keeps reserved between stages (the VAD
+# model); CTranslate2's pool stayed 475-603 MiB under the weights + activations planned.
 TORCH_CUDA_CONTEXT_BYTES = 800 * MIB
 
 NUM_CTX_STEP = 256
@@ -286,10 +290,12 @@ def whisper_components(whisper: WhisperRequest) -> list[Component]:
                   f"{spec.name} {whisper.compute_type.value}, "
                   f"{spec.parameters / 1e6:.0f} M params (CTranslate2)"),
     ]
-    # Models stay resident, but the stages run one after another in the worker, so only
-    # the largest stage's activations are ever live at once.
+    # Models stay resident, but the stages run one after another in the worker (the VAD
+    # before each file's batches too), and each PyTorch stage gives its cached blocks back
+    # before the next, so only the largest stage's activations are ever live at once.
     stage_peaks = {"transcription": asr_activation_bytes(spec, whisper.compute_type,
-                                                         whisper.batch_size)}
+                                                         whisper.batch_size),
+                   "voice activity detection": vad_activation_bytes()}
     if whisper.align:
         components.append(Component(
             "whisper_align", "whisperx", "Alignment model",
@@ -307,7 +313,7 @@ def whisper_components(whisper: WhisperRequest) -> list[Component]:
         f"peak stage: {peak_stage}, batch_size {whisper.batch_size}"))
     components.append(Component(
         "whisper_cuda_context", "whisperx", "WhisperX CUDA context", TORCH_CUDA_CONTEXT_BYTES,
-        "PyTorch + CTranslate2 in the worker process"))
+        "PyTorch + CTranslate2 in the worker process, and what PyTorch keeps between stages"))
     return components
 
 

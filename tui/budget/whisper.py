@@ -85,6 +85,13 @@ _REFERENCE_PER_CHUNK_BYTES = 600 * MIB
 # wav2vec2-large-xlsr-53 fine-tune (~315 M params) for other languages, loaded in float32.
 ALIGN_PARAMETERS = {"english": 94_400_000, "other": 315_400_000}
 _ALIGN_ACTIVATION_BYTES = 256 * MIB
+# Voice activity detection (whisperx's default, pyannote segmentation under PyTorch on the
+# card), measured on an H200 (bench/README.md, 2026-12-03): a VAD stage peaks at 444 MiB
+# reserved whether the file is 15 s or 320 s long (pyannote's windows go in batches of at
+# most 32); the worker gives it back before the next Whisper batch, so it is a stage of its
+# own (a small model at batch 1 needs less for Whisper than this). Between stages PyTorch
+# keeps 54 MiB (the model), inside the WhisperX CUDA context line's measured margin.
+_VAD_ACTIVATION_BYTES = 448 * MIB
 # Diarization (pyannote): segmentation (~1.5 M) + WeSpeaker ResNet34 embedding (~6.6 M),
 # float32; activations dominate, batch 32 embedding windows.
 DIARIZE_PARAMETERS = 8_100_000
@@ -143,6 +150,10 @@ def asr_activation_bytes(spec: WhisperSpec, compute_type: ComputeType, batch_siz
     # shrink with the decoder, so a decoder-light model such as turbo keeps a floor.
     per_chunk = max(per_chunk, _REFERENCE_PER_CHUNK_BYTES * 0.25 * _encoder_ratio(spec) * precision)
     return int(workspace + per_chunk * batch_size)
+
+
+def vad_activation_bytes() -> int:
+    return _VAD_ACTIVATION_BYTES
 
 
 def align_weights_bytes(language: str | None) -> int:
