@@ -9,9 +9,11 @@ nothing; 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tui.adapters.private_files import PRIVATE_UMASK
@@ -19,6 +21,45 @@ from tui.adapters.private_files import PRIVATE_UMASK
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A sub-command's parser that gets its arguments when first used (to parse, or for its
+    help): `triage-tui` alone, the dashboard, imports no command module before its first
+    frame."""
+
+    def __init__(self, *args: object,
+                 add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+                 **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._add_arguments = add_arguments
+
+    def _complete(self) -> None:
+        add, self._add_arguments = self._add_arguments, None
+        if add is not None:
+            add(self)
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        self._complete()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._complete()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        self._complete()
+        return super().format_usage()
+
+
+def _arguments_of(command: str) -> Callable[[argparse.ArgumentParser], None]:
+    """tui.commands.<command>.add_<command>_arguments, imported when called."""
+    def add(parser: argparse.ArgumentParser) -> None:
+        module = importlib.import_module(f"tui.commands.{command}")
+        getattr(module, f"add_{command}_arguments")(parser)
+    return add
+
 
 def _add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--llm", metavar="NAME|PATH.gguf",
@@ -55,64 +96,53 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, metavar="PATH",
                         help="config file (default: $TRIAGE_TUI_CONFIG, then the XDG config dir)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
 
     sub.add_parser("run", help="the dashboard (the default)")
-
-    from tui.commands.init import add_init_arguments
-
-    init = sub.add_parser(
+    sub.add_parser(
         "init", help="first-run set-up: the IMAP account, Ollama, the config file and the "
                      "Modelfile",
         description="Asks for the IMAP account (logging in to check it and to list its "
                     "folders) and Ollama, then writes the config file where the app reads it "
                     "(--config PATH before `init`, else $TRIAGE_TUI_CONFIG, else the XDG "
-                    "config dir), 0600 and without the password, and the Modelfile.")
-    add_init_arguments(init)
+                    "config dir), 0600 and without the password, and the Modelfile.",
+        add_arguments=_arguments_of("init"))
 
-    plan = sub.add_parser("plan", help="the GPU budget and the num_ctx cap")
-    _add_plan_arguments(plan)
-    plan.add_argument("--json", action="store_true", help="machine-readable output")
-    plan.add_argument("--export", choices=["vllm", "trtllm"],
-                      help="the same budget as serving-engine flags")
+    def plan_arguments(plan: argparse.ArgumentParser) -> None:
+        _add_plan_arguments(plan)
+        plan.add_argument("--json", action="store_true", help="machine-readable output")
+        plan.add_argument("--export", choices=["vllm", "trtllm"],
+                          help="the same budget as serving-engine flags")
 
-    modelfile = sub.add_parser("modelfile", help="write modelfiles/Modelfile.triage from the plan")
-    _add_plan_arguments(modelfile)
-    modelfile.add_argument("--output", type=Path,
-                           help="default: modelfiles/Modelfile.triage in the current directory")
-    modelfile.add_argument("--force", action="store_true",
-                           help="write even when the plan misses the headroom target")
+    sub.add_parser("plan", help="the GPU budget and the num_ctx cap",
+                   add_arguments=plan_arguments)
 
-    doctor = sub.add_parser("doctor", help="check GPU, Ollama, IMAP, folders, models, ffmpeg")
-    doctor.add_argument("--json", action="store_true")
+    def modelfile_arguments(modelfile: argparse.ArgumentParser) -> None:
+        _add_plan_arguments(modelfile)
+        modelfile.add_argument("--output", type=Path,
+                               help="default: modelfiles/Modelfile.triage in the current "
+                                    "directory")
+        modelfile.add_argument("--force", action="store_true",
+                               help="write even when the plan misses the headroom target")
 
-    from tui.commands.transcribe import add_transcribe_arguments
-
-    transcribe = sub.add_parser("transcribe", help="transcribe files once (whisperx-like flags)")
-    add_transcribe_arguments(transcribe)
+    sub.add_parser("modelfile", help="write modelfiles/Modelfile.triage from the plan",
+                   add_arguments=modelfile_arguments)
+    sub.add_parser("doctor", help="check GPU, Ollama, IMAP, folders, models, ffmpeg",
+                   add_arguments=lambda doctor: doctor.add_argument("--json",
+                                                                    action="store_true"))
+    sub.add_parser("transcribe", help="transcribe files once (whisperx-like flags)",
+                   add_arguments=_arguments_of("transcribe"))
     sub.add_parser("watch", help="watch the drop folder headless (systemd, tmux)")
-
-    from tui.commands.triage import add_triage_arguments
-
-    triage = sub.add_parser("triage", help="fetch and triage mail once, or apply/undo one action")
-    add_triage_arguments(triage)
-
-    from tui.commands.summarize import add_summarize_arguments
-
-    summarize = sub.add_parser("summarize", help="summarise one transcript with the LLM "
-                                                 "(FILE or content hash)")
-    add_summarize_arguments(summarize)
-
-    from tui.commands.models import add_models_arguments
-
-    models = sub.add_parser("models", help="download the transcript models (pull), or list "
-                                           "what is on disk")
-    add_models_arguments(models)
-
-    from tui.commands.search import add_search_arguments
-
-    search = sub.add_parser("search", help="find words in stored transcripts and mail")
-    add_search_arguments(search)
+    sub.add_parser("triage", help="fetch and triage mail once, or apply/undo one action",
+                   add_arguments=_arguments_of("triage"))
+    sub.add_parser("summarize", help="summarise one transcript with the LLM "
+                                     "(FILE or content hash)",
+                   add_arguments=_arguments_of("summarize"))
+    sub.add_parser("models", help="download the transcript models (pull), or list "
+                                  "what is on disk",
+                   add_arguments=_arguments_of("models"))
+    sub.add_parser("search", help="find words in stored transcripts and mail",
+                   add_arguments=_arguments_of("search"))
     return parser
 
 
@@ -219,11 +249,27 @@ def _cmd_search(args: argparse.Namespace, config) -> int:
     return run_search(config, args)
 
 
-def _cmd_run(args: argparse.Namespace, config) -> int:
+def _cmd_run(args: argparse.Namespace) -> int:
+    """The dashboard paints first and reads the config on a thread after its first frame
+    (a config it cannot use ends it as before: the problem on stderr, status 2)."""
     from tui.ui.app import make_app
 
-    make_app(config, tune_gc=True).run()
-    return EXIT_OK
+    app = make_app(load_config=lambda: _config_for_dashboard(args.config), tune_gc=True)
+    app.run()
+    return app.return_code or EXIT_OK
+
+
+def _config_for_dashboard(path: Path | None):  # -> Config, imported lazily
+    import logging
+
+    from tui.config import load_config
+    from tui.logs import setup_logging
+
+    config = load_config(path)
+    setup_logging(config.paths.log_file)
+    for note in dict.fromkeys(config.deprecations):  # the dashboard shows them too
+        logging.getLogger("tui.config").warning("%s", note)
+    return config
 
 
 def _report_deprecations(notes: list[str]) -> None:
@@ -253,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         if problem:
             parser.error(problem)
 
+    if command == "run":
+        return _cmd_run(args)
+
     from tui.config import ConfigError, load_config
     from tui.logs import setup_logging
 
@@ -275,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     from tui.planning.model_source import ModelShapeUnavailable
     from tui.planning.service import PlanUnsatisfiable
 
-    handlers = {"run": _cmd_run, "plan": _cmd_plan, "modelfile": _cmd_modelfile,
+    handlers = {"plan": _cmd_plan, "modelfile": _cmd_modelfile,
                 "doctor": _cmd_doctor, "transcribe": _cmd_transcribe, "watch": _cmd_watch,
                 "triage": _cmd_triage, "models": _cmd_models, "search": _cmd_search,
                 "summarize": _cmd_summarize}

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tui.config import Config
 from tui.planning.modelfile import ModelfileSettings, render_modelfile
 from tui.planning.service import PlanOptions, make_plan
 from tui.prompts import TRIAGE_SYSTEM_PROMPT
+
+if TYPE_CHECKING:
+    from tui.config import Config
 
 DEFAULT_MODELFILE = Path("modelfiles/Modelfile.triage")
 

@@ -14,10 +14,12 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from tui.config import Config
 from tui.transcripts.events import ModelDownload
+
+if TYPE_CHECKING:
+    from tui.config import Config
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -12,11 +12,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tui.config import Config
 from tui.search.query import clock
 from tui.search.records import SCOPES, SEGMENT, Marked, SearchHit
+
+if TYPE_CHECKING:
+    from tui.config import Config
 
 PROG = "triage-tui search"
 EXIT_OK, EXIT_NO_HITS, EXIT_USAGE = 0, 1, 2

@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.config import Config
-
 if TYPE_CHECKING:
+    from tui.config import Config
     from tui.transcripts.records import AudioFileRecord
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

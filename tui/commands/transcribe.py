@@ -11,9 +11,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tui.config import Config
 from tui.transcripts.backoff import display_url
 from tui.transcripts.events import (
     AsrPaused,
@@ -27,8 +26,12 @@ from tui.transcripts.events import (
     WorkerMemory,
 )
 from tui.transcripts.events import Progress as ProgressEvent
-from tui.transcripts.options import ALL_FORMATS, TranscribeOptions
+from tui.transcripts.formats import ALL_FORMATS
 from tui.transcripts.plain_failures import PlainFailure, explain_failure
+
+if TYPE_CHECKING:
+    from tui.config import Config
+    from tui.transcripts.options import TranscribeOptions
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +111,8 @@ def add_transcribe_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(config: Config, args: argparse.Namespace) -> TranscribeOptions:
+    from tui.transcripts.options import TranscribeOptions
+
     options = TranscribeOptions.from_config(config.whisperx)
     overrides: dict[str, Any] = {name: getattr(args, name) for name, _, _ in _VALUE_FLAGS}
     if args.gpu is None and args.device_index is not None:

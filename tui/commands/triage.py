@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from tui.config import Config
-
 if TYPE_CHECKING:
+    from tui.config import Config
     from tui.mail.pipeline import MailPipeline
     from tui.mail.records import StoredMessage
     from tui.runtime.services import Services

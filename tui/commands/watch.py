@@ -6,9 +6,12 @@ import logging
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
-from tui.config import Config
 from tui.transcripts.events import StepUnavailable
+
+if TYPE_CHECKING:
+    from tui.config import Config
 
 log = logging.getLogger(__name__)
 

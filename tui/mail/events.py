@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tui.mail.records import StoredMessage, StoredVerdict
-from tui.mail.verdicts import Verdict
+
+if TYPE_CHECKING:
+    from tui.mail.verdicts import Verdict
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -33,41 +32,11 @@ from pydantic import (
     model_validator,
 )
 
+from tui.mail.verdict_fields import Category, Priority, SuggestedAction
+
 SUMMARY_MAX_CHARS = 400
 REASON_MAX_CHARS = 400
 FOLDER_MAX_CHARS = 200
-
-
-class Priority(str, Enum):
-    URGENT = "urgent"
-    HIGH = "high"
-    NORMAL = "normal"
-    LOW = "low"
-
-
-class Category(str, Enum):
-    ACTION = "action"
-    REPLY = "reply"
-    MEETING = "meeting"
-    FYI = "fyi"
-    NEWSLETTER = "newsletter"
-    RECEIPT = "receipt"
-    NOTIFICATION = "notification"
-    SPAM = "spam"
-    OTHER = "other"
-
-
-class SuggestedAction(str, Enum):
-    NONE = "none"
-    FLAG = "flag"
-    MARK_READ = "mark_read"
-    MOVE = "move"
-    ARCHIVE = "archive"
-
-    @property
-    def is_destructive(self) -> bool:
-        """MOVE and ARCHIVE take mail out of the inbox, so auto-apply never does them."""
-        return self in (SuggestedAction.MOVE, SuggestedAction.ARCHIVE)
 
 
 # Control and format characters have no business in a mailbox name: CR/LF could smuggle an

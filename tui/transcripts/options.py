@@ -20,7 +20,6 @@ from typing import Any
 
 from tui.config import WhisperxConfig
 
-ALL_FORMATS = ("srt", "vtt", "txt", "tsv", "json", "aud")
 # whisperx's "all" writes these five; Audacity labels (aud) only when asked for by name.
 _ALL_EXPANDS_TO = ("txt", "vtt", "srt", "tsv", "json")
 

@@ -21,26 +21,25 @@ from textual.worker import Worker, WorkerState
 
 from tui.adapters.nvml import process_name, read_gpus
 from tui.budget.units import gib_to_bytes
-from tui.config import Config
 from tui.gpu_sampler import GpuReader
 from tui.runtime.events import StoppedCleanly
-from tui.runtime.services import Services
 from tui.search.records import MAIL, SCOPES, SearchHit
 from tui.ui.event_inbox import EventInbox
 from tui.ui.messages import EventsArrived, SearchRequested
-from tui.ui.screens.plan_screen import PlanScreen
-from tui.ui.screens.search_screen import SearchChoice, SearchScreen
-from tui.ui.screens.transcript_screen import TranscriptScreen
-from tui.ui.transcript_view import transcript_entries
 from tui.ui.widgets.gpu_panel import GpuPanel
 from tui.ui.widgets.key_footer import KeyFooter
 from tui.ui.widgets.service_status import ServiceStatus
 from tui.ui.widgets.transcript_pane import TranscriptPane
 from tui.ui.widgets.triage_pane import TriagePane
 
+# The config (pydantic), the services and the screens are imported when first needed: the
+# dashboard's first frame waits for none of them (bench/dashboard_latency.py, first frame).
 if TYPE_CHECKING:
+    from tui.config import Config
+    from tui.runtime.services import Services
     from tui.transcripts.pipeline import TranscriptPipeline
     from tui.transcripts.records import StoredSegment
+    from tui.ui.screens.search_screen import SearchChoice
 
 log = logging.getLogger(__name__)
 P = TypeVar("P")
@@ -73,6 +72,8 @@ class TranscriptLoaded(Message):
         super().__init__()
 
 
+EXIT_USAGE = 2  # the command line's status for a config it cannot use (tui.cli)
+
 SEARCH_TITLES = {"transcripts": "Search all transcripts:", "mail": "Search all mail:"}
 
 
@@ -94,44 +95,95 @@ class TriageApp(App[None]):
                 id="focus_previous"),
     ]
 
-    def __init__(self, config: Config, *, gpu_reader: GpuReader = read_gpus,
+    def __init__(self, config: Config | None = None, *,
+                 load_config: Callable[[], Config] | None = None,
+                 gpu_reader: GpuReader = read_gpus,
                  process_namer: Callable[[int], str] = process_name,
                  start_services: bool = True, run_doctor: bool = True,
                  services: Services | None = None, tune_gc: bool = False) -> None:
+        """With a `config`, the dashboard is set up as it mounts. Without one, `load_config`
+        runs on a thread once the first frame is on screen (how `triage-tui` starts: the
+        panes appear before the config's models and the services are even imported), and
+        the dashboard is set up when it returns."""
+        if config is None and load_config is None:
+            raise TypeError("TriageApp needs a config or a load_config")
         super().__init__()
         self.config = config
+        self._load_config = load_config
         self.gpu_reader = gpu_reader
         self.process_namer = process_namer
         self.start_services = start_services
         self.run_doctor = run_doctor
         self.tune_gc = tune_gc  # process-wide: for the process that runs the dashboard only
-        self.services = services or Services(config, role="dashboard")
+        self.services = services
         self.inbox = EventInbox(lambda: self.post_message(EventsArrived()))
         self.stopped: StoppedCleanly | None = None  # what quitting left behind, if anything
 
     def compose(self) -> ComposeResult:
+        config = self.config
         yield Header()
         yield ServiceStatus(id="services")
         with Horizontal(id="panes"):
-            yield TranscriptPane(self.config.paths.drop_folder,
-                                 whisper_model=self.config.whisperx.model, id="transcripts")
-            yield TriagePane(archive_folder=self.config.imap.archive_folder, id="triage")
-        yield GpuPanel(warn_headroom_bytes=gib_to_bytes(self.config.budget.warn_headroom_gib),
-                       id="gpu")
+            yield TranscriptPane(config.paths.drop_folder if config else None,
+                                 whisper_model=config.whisperx.model if config else "large-v3",
+                                 id="transcripts")
+            yield TriagePane(archive_folder=config.imap.archive_folder if config else "Archive",
+                             id="triage")
+        yield GpuPanel(warn_headroom_bytes=gib_to_bytes(
+            config.budget.warn_headroom_gib if config else 0), id="gpu")
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.set_keymap(self.config.keymap)
         self.query_one(TriagePane).focus()  # start in the mail list, where the review keys are
         self.query_one(GpuPanel).border_title = "GPU"
+        if self.config is not None:
+            self._set_up(self.config)
+        if self.tune_gc:
+            self.call_after_refresh(tune_garbage_collector)
+
+    def on_ready(self) -> None:
+        if self.config is None:
+            self.load_config()
+
+    @work(thread=True, exclusive=True, group="config", exit_on_error=False)
+    def load_config(self) -> None:
+        from tui.config import ConfigError
+
+        assert self._load_config is not None
+        try:
+            config = self._load_config()
+        except ConfigError as error:
+            # As before the dashboard existed: the problem on stderr, exit status 2.
+            self.call_from_thread(self.exit, return_code=EXIT_USAGE,
+                                  message=f"triage-tui: {error}")
+            return
+        self.call_from_thread(self._configured, config)
+
+    def _configured(self, config: Config) -> None:
+        """The config read after the first frame: the panes learn what they name, then the
+        services start as they would have at mount."""
+        self.config = config
+        self.query_one(TranscriptPane).configure(config.paths.drop_folder,
+                                                 whisper_model=config.whisperx.model)
+        self.query_one(TriagePane).archive_folder = config.imap.archive_folder
+        self.query_one(GpuPanel).warn_headroom_bytes = gib_to_bytes(
+            config.budget.warn_headroom_gib)
+        for note in dict.fromkeys(config.deprecations):
+            self.notify(note, severity="warning", timeout=15, markup=False)
+        self._set_up(config)
+
+    def _set_up(self, config: Config) -> None:
+        if self.services is None:
+            from tui.runtime.services import Services
+
+            self.services = Services(config, role="dashboard")
+        self.set_keymap(config.keymap)
         if self.run_doctor:
             self.check_services()
         self.compute_plan()
         self.services.start_gpu_sampler(self.receive, self.gpu_reader, self.process_namer)
         if self.start_services:
             self.start_pipelines()
-        if self.tune_gc:
-            self.call_after_refresh(tune_garbage_collector)
 
     def receive(self, event: object) -> None:
         """The pipelines' listener (any thread): events queue in the inbox."""
@@ -141,17 +193,24 @@ class TriageApp(App[None]):
 
     @work(thread=True, exclusive=True, group="checks", exit_on_error=False)
     def check_services(self) -> None:
+        assert self.services is not None  # started by _set_up
         self.services.check(self.receive)
 
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
     def compute_plan(self) -> None:
+        assert self.services is not None
         self.services.plan(self.receive, self.gpu_reader)
 
     @work(thread=True, exclusive=True, group="pipelines", exit_on_error=False)
     def start_pipelines(self) -> None:
+        assert self.services is not None
         self.services.start_transcripts(self.receive)
         self.services.start_summaries(self.receive)
         self.services.start_mail(self.receive)
+
+    def _pipeline(self, name: str) -> Any:
+        """A running pipeline (`mail`, `transcripts`), or None before the services are up."""
+        return getattr(self.services, name, None) if self.services is not None else None
 
     def _run_on(self, pipeline: P | None, work: Callable[[P], object], name: str) -> None:
         """A pane's command, run on its pipeline in a thread worker."""
@@ -173,21 +232,21 @@ class TriageApp(App[None]):
 
     @on(TriagePane.Accept)
     def accept(self, message: TriagePane.Accept) -> None:
-        self._run_on(self.services.mail, lambda mail: [mail.accept(k) for k in message.keys],
+        self._run_on(self._pipeline("mail"), lambda mail: [mail.accept(k) for k in message.keys],
                      "accept")
 
     @on(TriagePane.Undo)
     def undo(self, message: TriagePane.Undo) -> None:
-        self._run_on(self.services.mail, lambda mail: [mail.undo(k) for k in message.keys],
+        self._run_on(self._pipeline("mail"), lambda mail: [mail.undo(k) for k in message.keys],
                      "undo")
 
     @on(TriagePane.Retriage)
     def retriage(self, message: TriagePane.Retriage) -> None:
-        self._run_on(self.services.mail, lambda mail: mail.retriage(message.keys), "re-triage")
+        self._run_on(self._pipeline("mail"), lambda mail: mail.retriage(message.keys), "re-triage")
 
     @on(TriagePane.Decide)
     def decide(self, message: TriagePane.Decide) -> None:
-        self._run_on(self.services.mail, lambda mail: [
+        self._run_on(self._pipeline("mail"), lambda mail: [
             mail.decide(key, message.action, message.folder, source="override")
             for key in message.keys], message.action.value)
 
@@ -198,7 +257,7 @@ class TriageApp(App[None]):
             self.notify(f"{len(queued)} failed recording(s) queued again" if queued
                         else "no failed recordings to retry")
 
-        self._run_on(self.services.transcripts, retry, "retry failed")
+        self._run_on(self._pipeline("transcripts"), retry, "retry failed")
 
     @on(TranscriptPane.RenameSpeaker)
     def rename_speaker(self, message: TranscriptPane.RenameSpeaker) -> None:
@@ -208,12 +267,12 @@ class TriageApp(App[None]):
             if outputs:
                 self.notify(f"{message.speaker} is now {message.name}; "
                             f"{len(outputs)} output files rewritten")
-            summaries = self.services.summaries
+            summaries = self._pipeline("summaries")
             if outputs and summaries is not None:
                 # The summary names speakers too: written again with the new name.
                 summaries.regenerate(message.content_hash)
 
-        self._run_on(self.services.transcripts, rename, "rename speaker")
+        self._run_on(self._pipeline("transcripts"), rename, "rename speaker")
 
     # -- search: the index's query runs in the search screen's worker --------------------
 
@@ -222,10 +281,16 @@ class TriageApp(App[None]):
         self.search(message.scope, message.text)
 
     def search(self, scope: str, text: str = "") -> None:
+        services = self.services
+        if services is None:
+            self.notify("search: still starting, try again in a moment", severity="warning")
+            return
+        from tui.ui.screens.search_screen import SearchScreen
+
         kinds = SCOPES[scope]
 
         def run(query: str, limit: int) -> list[SearchHit]:
-            return self.services.search(query, kinds, limit)
+            return services.search(query, kinds, limit)
 
         self.push_screen(SearchScreen(SEARCH_TITLES.get(scope, "Search:"), run, text),
                          self.go_to_hit)
@@ -244,6 +309,7 @@ class TriageApp(App[None]):
 
     @work(thread=True, group="search", exit_on_error=False)
     def load_transcript(self, hit: SearchHit) -> None:
+        assert self.services is not None  # a hit came from the services' index
         record, segments, names = self.services.stored_transcript(hit.ref)
         name = (record.path if record else Path(hit.label)).name or hit.ref[:12]
         self.post_message(TranscriptLoaded(name, segments, names, hit.position))
@@ -254,6 +320,9 @@ class TriageApp(App[None]):
             self.notify(f"{message.name}: its transcript is no longer stored",
                         severity="warning")
             return
+        from tui.ui.screens.transcript_screen import TranscriptScreen
+        from tui.ui.transcript_view import transcript_entries
+
         lines, at = transcript_entries(message.segments, message.names, message.index)
         self.push_screen(TranscriptScreen(message.name, lines, at))
 
@@ -274,6 +343,8 @@ class TriageApp(App[None]):
     # -- actions -----------------------------------------------------------------------
 
     def action_show_plan(self) -> None:
+        from tui.ui.screens.plan_screen import PlanScreen
+
         panel = self.query_one(GpuPanel)
         self.push_screen(PlanScreen(panel.plan, panel.plan_error))
 
@@ -292,11 +363,14 @@ class TriageApp(App[None]):
             screen.maximize(screen.focused)
 
     def action_recheck(self) -> None:
+        if self.services is None:
+            return  # still starting: the checks run once the config is read
         self.check_services()
         self.compute_plan()
 
     def on_unmount(self) -> None:
-        self.stopped = self.services.stop()
+        if self.services is not None:
+            self.stopped = self.services.stop()
 
 
 def tune_garbage_collector() -> None:
@@ -306,5 +380,5 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def make_app(config: Config, **kwargs: Any) -> TriageApp:
+def make_app(config: Config | None = None, **kwargs: Any) -> TriageApp:
     return TriageApp(config, **kwargs)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tui.adapters.nvml import GpuMemorySample
-from tui.budget.plan import CardBudget, Plan
 from tui.gpu_sampler import GpuReading
+
+if TYPE_CHECKING:
+    from tui.budget.plan import CardBudget, Plan
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from tui.mail.verdicts import SuggestedAction
+from tui.mail.verdict_fields import SuggestedAction
 
 
 class ActionPicker(ModalScreen[SuggestedAction | None]):

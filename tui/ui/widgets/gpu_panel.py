@@ -8,7 +8,6 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from tui.budget.plan import CardBudget, Plan
 from tui.runtime.events import PlanComputed
 from tui.transcripts.events import WorkerMemory
 from tui.ui.gpu_view import (
@@ -21,6 +20,7 @@ from tui.ui.gpu_view import (
 )
 
 if TYPE_CHECKING:
+    from tui.budget.plan import CardBudget, Plan
     from tui.planning.service import PlanResult
 
 SEGMENT_STYLES = {

@@ -74,7 +74,7 @@ class TranscriptPane(Vertical, can_focus=True):
             self.name = name
             super().__init__()
 
-    def __init__(self, drop_folder: Path, *, whisper_model: str = "large-v3",
+    def __init__(self, drop_folder: Path | None, *, whisper_model: str = "large-v3",
                  **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.drop_folder = drop_folder
@@ -93,11 +93,22 @@ class TranscriptPane(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         with Horizontal(id="transcript-head"):
             # Paths, reasons and fixes ("[whisperx] model") are text, not markup.
-            yield Static(f"waiting for recordings in {self.drop_folder}",
-                         id="transcript-status", markup=False)
+            yield Static(self._waiting_text(), id="transcript-status", markup=False)
             yield ProgressBar(total=100, show_eta=False, id="transcript-progress")
         yield WrappingLog(id="transcript-lines", max_entries=MAX_LINES, focusable=False)
         yield Static("", id="transcript-queue", markup=False)
+
+    def _waiting_text(self) -> str:
+        if self.drop_folder is None:
+            return "starting: reading the config"
+        return f"waiting for recordings in {self.drop_folder}"
+
+    def configure(self, drop_folder: Path, *, whisper_model: str) -> None:
+        """The config, read after the first frame (TriageApp without a config)."""
+        waiting = self.query_one("#transcript-status", Static).content == self._waiting_text()
+        self.drop_folder, self.whisper_model = drop_folder, whisper_model
+        if waiting:  # nothing has been said about a recording yet
+            self._status(self._waiting_text())
 
     @property
     def lines(self) -> WrappingLog:

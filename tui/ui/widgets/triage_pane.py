@@ -25,7 +25,7 @@ from tui.mail.events import (
     VerdictPreview,
     VerdictReady,
 )
-from tui.mail.verdicts import SuggestedAction
+from tui.mail.verdict_fields import SuggestedAction
 from tui.ui.messages import SearchRequested
 from tui.ui.triage_view import (
     COLUMNS,
