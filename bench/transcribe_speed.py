@@ -45,14 +45,20 @@ defaults, its log file in the scratch folder).
 A local CPU dry run of the GPU path: `--device cpu --compute-type int8 --random-model tiny
 --audio FILE --ffmpeg-shim --files 2`.
 
-GPU memory (`--device cuda` only): while each timed command runs, a thread reads NVML
-(`tui.adapters.nvml.read_gpus`) every 50 ms and sums the per-process used memory of that
-command's process tree (walked in /proc at every sample, so the app's WhisperX worker child
+GPU memory (`--device cuda` only): while each timed command runs, `gpu_peaks.GpuWatch` (the
+dashboard's NVML poller, `tui.gpu_sampler.GpuSampler`, every 50 ms) sums the per-process used
+memory of that command's process tree (walked in /proc at every sample, so the app's
+WhisperX worker child
 counts); the largest sum is the run's peak. The cards' used memory minus its idle value before
 the first run is kept beside it. Both are held against the planner's WhisperX share for the
 same model, compute type and batch size, without alignment or diarization
 (`tui.budget.plan.whisper_components`): "inside plan" is the app's peak at or under it. On
-the CPU those columns say "—" and NVML is not touched.
+the CPU those columns say "—" and NVML is not touched. The app's peak is split by allocator
+from its worker's last memory report (`transcribe --profile` writes it): the peak of the CUDA
+pool CTranslate2's default `cuda_malloc_async` allocator draws from (weights + batches), what
+PyTorch (the VAD) held while a Whisper batch ran, and the rest (CUDA context, cuBLAS/cuDNN).
+`--no-cli` times the app alone (e.g. two app trees, `--app-root`, one after the other);
+`--app-env KEY=VALUE` sets a variable for the app's runs only.
 """
 
 from __future__ import annotations
@@ -684,7 +690,8 @@ def main() -> int:
             many_cli = maybe_cli(files, "cliN")
             many_app = app(files, "appN")
             total_audio = sum(seconds)
-            rows.append(Row(f"{len(files)} files, one CLI call", len(files), total_audio,
+            label = " (app only)" if args.no_cli else ", one CLI call"
+            rows.append(Row(f"{len(files)} files{label}", len(files), total_audio,
                             many_cli, many_app, peak("cliN"), peak("appN"), planned,
                             **worker_split(profiles.get("appN"))))
             outputs += ["cliN", "appN"]

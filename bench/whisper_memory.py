@@ -463,7 +463,7 @@ def main() -> int:
     mem.stop()
     print(f"card: {card['name']}, {card['total_bytes'] / 1024**3:.2f} GiB, driver "
           f"{card['driver']}; ctranslate2 {ctranslate2.__version__}; "
-          f"CT2_CUDA_ALLOCATOR={os.environ.get('CT2_CUDA_ALLOCATOR', '(default cub_caching)')}")
+          f"CT2_CUDA_ALLOCATOR={os.environ.get('CT2_CUDA_ALLOCATOR', '(default: malloc_async)')}")
     record({"kind": "card", **card, "ctranslate2": ctranslate2.__version__})
 
     root = Path(args.model_root)
