@@ -48,10 +48,10 @@ A local CPU dry run of the GPU path: `--device cpu --compute-type int8 --random-
 GPU memory (`--device cuda` only): while each timed command runs, `gpu_peaks.GpuWatch` (the
 dashboard's NVML poller, `tui.gpu_sampler.GpuSampler`, every 50 ms) sums the per-process used
 memory of that command's process tree (walked in /proc at every sample, so the app's
-WhisperX worker child
-counts); the largest sum is the run's peak. The cards' used memory minus its idle value before
-the first run is kept beside it. Both are held against the planner's WhisperX share for the
-same model, compute type and batch size, without alignment or diarization
+WhisperX worker child counts); the largest sum is the run's peak. The cards' used memory
+minus its idle value before the first run is kept beside it. Both are held against the
+planner's WhisperX share for the same model, compute type and batch size, without alignment
+or diarization
 (`tui.budget.plan.whisper_components`): "inside plan" is the app's peak at or under it. On
 the CPU those columns say "—" and NVML is not touched. The app's peak is split by allocator
 from its worker's last memory report (`transcribe --profile` writes it): the peak of the CUDA
