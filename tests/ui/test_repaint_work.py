@@ -1,7 +1,7 @@
 """What keeps keys quick while transcript lines stream in (bench/dashboard_latency.py measures
-the time): new lines do not lay the screen out, the mail preview lays out only when its
-height changes and still gets each mail's height, the key bar is rebuilt only when its keys
-change, and the transcript pane forgets the segments of finished files."""
+the time): new lines do not lay the screen out, the mail preview has a fixed height and never
+lays out, the key bar is repainted (never laid out) only when its keys change, and the
+transcript pane forgets the segments of finished files."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ async def test_streamed_lines_scroll_the_log_without_a_layout() -> None:
         assert any("line 599:" in row for row in log.visible_text())
 
 
-async def test_the_preview_takes_each_mails_height() -> None:
+async def test_the_preview_keeps_its_height_and_moving_lays_nothing_out() -> None:
     app = make_sample_app(RTX_3090)
     async with app.run_test(size=(120, 36)) as pilot:
         await feed_sample_data(pilot)
@@ -68,41 +68,67 @@ async def test_the_preview_takes_each_mails_height() -> None:
         preview = app.query_one(MailPreview)
         table = app.query_one("#triage-table")
         table.focus()
-        await pilot.press("G")  # the long mail: the preview at its max-height
-        for key in ["k", "j", "k", "k", "g", "j", "G"]:
+        await pilot.pause()
+        layouts: list[str] = []
+        refresh = preview.refresh
+
+        def counting_refresh(*regions: Any, **flags: Any) -> Any:
+            if flags.get("layout"):
+                layouts.append("preview")
+            return refresh(*regions, **flags)
+
+        preview.refresh = counting_refresh  # type: ignore[method-assign]
+        for key in ["G", "k", "j", "k", "k", "g", "j", "G"]:  # long, short and long mails
             await pilot.press(key)
             await pilot.pause()
-            width = preview.content_region.width
-            natural = preview.visual.get_height(preview.styles, width)
-            shown = preview.content_region.height
-            assert shown == min(natural, 8), (key, shown, natural)  # max-height 9, 1 rule
+            assert preview.content_region.height == 8, key  # height 9, less the rule
             assert str(preview.content.plain).startswith(f"m{table.cursor_row + 1} ")
+        assert layouts == []
 
 
-async def test_the_key_bar_is_rebuilt_only_when_its_keys_change() -> None:
+async def test_the_key_bar_repaints_only_when_its_keys_change_and_never_lays_out() -> None:
     app = make_sample_app(RTX_3090)
     async with app.run_test(size=(120, 36)) as pilot:
         await feed_sample_data(pilot)
         footer = app.query_one(KeyFooter)
-        rebuilds: list[int] = []
-        recompose = footer.recompose
+        refreshes: list[bool] = []
+        refresh = footer.refresh
 
-        async def counting_recompose() -> None:
-            rebuilds.append(1)
-            await recompose()
+        def counting_refresh(*regions: Any, **flags: Any) -> Any:
+            refreshes.append(bool(flags.get("layout")))
+            return refresh(*regions, **flags)
 
-        footer.recompose = counting_recompose  # type: ignore[method-assign]
+        footer.refresh = counting_refresh  # type: ignore[method-assign]
         for key in "jjjkk":
             await pilot.press(key)
         await pilot.pause(0.1)
-        assert rebuilds == []
-        keys = " ".join(str(key.render()) for key in footer.query("FooterKey"))
-        assert "Accept" in keys
+        assert refreshes == []
+        keys = footer.render().plain
+        assert "Accept" in keys and keys.rstrip().endswith("▏^p palette")
         await pilot.press("shift+tab")  # to the transcript pane: its keys
         await pilot.pause(0.1)
-        assert len(rebuilds) == 1
-        keys = " ".join(str(key.render()) for key in footer.query("FooterKey"))
+        assert refreshes == [False]  # one repaint, no layout
+        keys = footer.render().plain
         assert "Full transcript" in keys and "Accept" not in keys
+
+
+async def test_a_click_on_a_key_in_the_key_bar_presses_it() -> None:
+    app = make_sample_app(RTX_3090)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await feed_sample_data(pilot)
+        footer = app.query_one(KeyFooter)
+        pane = app.query_one("#triage")
+        line = footer.render().plain
+        assert not pane.has_class("-preview-off")
+        await pilot.click(KeyFooter, offset=(line.index("Preview") + 2, 0))
+        await pilot.pause(0.1)
+        assert pane.has_class("-preview-off")  # v toggled the preview
+        await pilot.click(KeyFooter, offset=(line.index("flag/read/move") + 2, 0))
+        await pilot.pause(0.1)
+        assert pane.has_class("-preview-off")  # a group's words press nothing
+        await pilot.click(KeyFooter, offset=(line.index("^p") + 1, 0))
+        await pilot.pause(0.3)
+        assert type(app.screen).__name__ == "CommandPalette"
 
 
 async def test_finished_files_segments_are_forgotten_unless_shown() -> None:

@@ -83,7 +83,7 @@ class TriageApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_FROM, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (TALL_FROM, "-tall")]
     # A zoomed pane (z) keeps the status line and the keys with it.
-    ALLOW_IN_MAXIMIZED_VIEW = "Footer, #services"
+    ALLOW_IN_MAXIMIZED_VIEW = "KeyFooter, #services"
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("p", "show_plan", "Plan", id="plan"),

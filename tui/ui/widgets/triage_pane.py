@@ -5,13 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from itertools import chain
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual._segment_tools import line_crop
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.coordinate import Coordinate
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 from tui.mail.events import (
@@ -45,10 +50,50 @@ PREVIEW_BODY_CHARS = 600
 _ACT = Binding.Group("flag/read/move", compact=True)
 
 
+# A row the cursor and the hover are never on.
+_NOWHERE = Coordinate(-2, -2)
+
+
 class MailTable(DataTable[Text]):
-    """The list of mail; Enter opens the selected one (the binding shows in the Footer)."""
+    """The list of mail; Enter opens the selected one (the binding shows in the Footer).
+
+    A row cursor changes how two rows look, but DataTable keys every line it draws by where
+    the cursor is, so each j/k drew every visible row again (~15 ms of the key's ~22 ms on the
+    2-core machine; bench/dashboard_latency.py). Here a line is keyed by whether the cursor
+    (and the hover) is on its row: the rows it left and reached are drawn, the others come
+    from the cache, scrolled or not.
+    """
 
     BINDINGS = [Binding("enter", "select_cursor", "Open", id="triage.open")]
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        if self.cursor_type != "row":
+            return super()._render_line(y, x1, x2, base_style)
+        width = self.size.width
+        try:
+            row_key, line_in_row = self._get_offsets(y)
+        except LookupError:
+            return Strip.blank(width, base_style)
+        row = self._row_locations.get(row_key)
+        row = -1 if row is None else row
+        cursor = self.cursor_coordinate if row == self.cursor_coordinate.row else _NOWHERE
+        hover = self.hover_coordinate if row == self.hover_coordinate.row else _NOWHERE
+        cache_key = ("row-cursor", y, x1, x2, width, cursor.row, hover.row, base_style,
+                     self._show_hover_cursor, self._update_count, self._pseudo_class_state)
+        cached = self._line_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        fixed, scrollable = self._render_line_in_row(row_key, line_in_row, base_style,
+                                                     cursor_location=cursor,
+                                                     hover_location=hover)
+        fixed_width = sum(column.get_render_width(self)
+                          for column in self.ordered_columns[:self.fixed_columns])
+        segments = [*chain.from_iterable(fixed),
+                    *line_crop(list(chain.from_iterable(scrollable)), x1 + fixed_width, x2,
+                               width)]
+        strip = Strip(segments).adjust_cell_length(width, base_style).simplify()
+        self._line_cache[cache_key] = strip
+        return strip
 
 
 class TriagePane(Vertical):
