@@ -200,8 +200,9 @@ def test_idle_worker_unloads_and_gives_its_memory_back(
         assert isinstance(pipeline.drain()[0], FileDone)
         pid = worker.pid
         assert worker.is_running and pid is not None
-        # The worker says which process holds the models, so the GPU panel can find it.
-        assert [getattr(m, "pid", None) for m in memory] == [pid]
+        # The worker says which process holds the models, so the GPU panel can find it (once
+        # the model is loaded, again after each file with its memory by allocator).
+        assert len(memory) >= 2 and {getattr(m, "pid", None) for m in memory} == {pid}
         deadline = time.monotonic() + 5
         while worker.is_running and time.monotonic() < deadline:
             worker.unload_if_idle()
