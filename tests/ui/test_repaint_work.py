@@ -5,6 +5,7 @@ transcript pane forgets the segments of finished files."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.services.gpu_samples import RTX_3090
@@ -151,3 +152,65 @@ async def test_finished_files_segments_are_forgotten_unless_shown() -> None:
         await pilot.pause(0.2)
         name, lines = pane.current_transcript()
         assert name == "2.m4a" and len(lines) == 1
+
+
+def drawn_rows(table: Any) -> list[list[tuple[str, str]]]:
+    """Every visible line of the table as (text, style) pairs: what the terminal gets."""
+    return [[(segment.text, str(segment.style)) for segment in table.render_line(y)]
+            for y in range(table.size.height)]
+
+
+async def test_the_mail_lists_kept_lines_match_a_fresh_drawing() -> None:
+    # MailTable keeps the lines of rows the cursor is not on across cursor moves and focus
+    # changes; whatever it keeps must be exactly what DataTable would draw from scratch.
+    app = make_sample_app(RTX_3090)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await feed_sample_data(pilot)
+        for number in range(13, 40):  # more than a screenful, so that j scrolls the list
+            app.receive(MailArrived(message(number, "Eva Novak <eva@example.org>",
+                                            f"Note {number}", "text"), number))
+            app.receive(VerdictReady(number, verdict(number, "low", "fyi", "none", "A note.")))
+        await pilot.pause(0.3)
+        table = app.query_one("#triage-table")
+        table.focus()
+        for keys in (["j"] * 30, ["k"] * 5, ["shift+tab"], ["tab"], ["G"], ["g"],
+                     ["shift+tab"]):
+            await pilot.press(*keys)
+            await pilot.pause()
+            kept = drawn_rows(table)
+            table._clear_caches()
+            assert kept == drawn_rows(table), keys
+        cursor_line = table.cursor_row + 1 - round(table.scroll_y)  # under the header
+        assert table.has_focus is False
+        await pilot.press("tab")
+        await pilot.pause()
+        assert table.has_focus
+        # The cursor's row shows the focus (its style changed), the others did not.
+        focused = drawn_rows(table)
+        assert focused[cursor_line] != kept[cursor_line]
+        assert [row for y, row in enumerate(focused) if y != cursor_line] == [
+            row for y, row in enumerate(kept) if y != cursor_line]
+
+
+async def test_new_lines_wait_while_keys_come_and_follow_a_keys_frame() -> None:
+    from tui.ui.widgets import transcript_pane
+
+    app = make_sample_app(RTX_3090)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await feed_sample_data(pilot)
+        log = app.query_one(TranscriptPane).lines
+        before = len(log.entries)
+        app.query_one("#triage-table").focus()
+        started = asyncio.get_running_loop().time()
+        written_at: list[float] = []
+        for index in range(100, 130):  # keys every ~40 ms while a line arrives with each
+            app.receive(SegmentTranscribed("f" * 64, segment(index)))
+            await pilot.press("j" if index % 2 else "k")
+            await asyncio.sleep(0.04)
+            if len(log.entries) > before and not written_at:
+                written_at.append(asyncio.get_running_loop().time() - started)
+        # Held while the keys came, but not for longer than HOLD_SECONDS (and a key's frame).
+        assert written_at, "the lines were never written while keys came"
+        assert transcript_pane.HOLD_SECONDS <= written_at[0] < transcript_pane.HOLD_SECONDS + 0.5
+        await lines_written(pilot, log, before + 30)  # all of them once the keys stop
+        assert len(log.entries) == before + 30

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -118,6 +119,7 @@ class TriageApp(App[None]):
         self.services = services
         self.inbox = EventInbox(lambda: self.post_message(EventsArrived()))
         self.stopped: StoppedCleanly | None = None  # what quitting left behind, if anything
+        self.last_key_at = 0.0  # time.monotonic() of the last key pressed
 
     def compose(self) -> ComposeResult:
         config = self.config
@@ -184,6 +186,18 @@ class TriageApp(App[None]):
         self.services.start_gpu_sampler(self.receive, self.gpu_reader, self.process_namer)
         if self.start_services:
             self.start_pipelines()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            # Keys first: the transcript pane holds new lines back while keys come, and
+            # writes those held too long right after a key's frame.
+            self.last_key_at = time.monotonic()
+            self.call_after_refresh(self._key_repainted)
+        await super().on_event(event)
+
+    def _key_repainted(self) -> None:
+        for pane in self.query(TranscriptPane):  # none on a screen without the dashboard
+            pane.key_repainted()
 
     def receive(self, event: object) -> None:
         """The pipelines' listener (any thread): events queue in the inbox."""

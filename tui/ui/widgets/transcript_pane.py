@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import ProgressBar, Static
 
 from tui.summaries.events import (
@@ -46,6 +48,11 @@ MAX_LINES = 2000
 # Lines arriving in a burst are written together at most this often: rendering each one as
 # it comes would keep the event loop busy and delay key presses.
 FLUSH_SECONDS = 0.05
+# Keys first: while the user is pressing keys, new lines wait for a pause of this long (but
+# no longer than HOLD_SECONDS in all), so that a key's repaint does not queue behind theirs
+# (a repaint with new lines was ~10-20 ms on the 2-core machine; bench/dashboard_latency.py).
+KEY_QUIET_SECONDS = 0.15
+HOLD_SECONDS = 1.0
 
 
 class TranscriptPane(Vertical, can_focus=True):
@@ -88,7 +95,9 @@ class TranscriptPane(Vertical, can_focus=True):
         self._segments: dict[str, dict[int, StoredSegment]] = {}
         self._current: str | None = None
         self._pending: list[StoredSegment] = []
-        self._flush_scheduled = False
+        self._flush_timer: Timer | None = None  # set while lines wait to be written
+        self._held_since = 0.0
+        self._after_next_key = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="transcript-head"):
@@ -119,12 +128,39 @@ class TranscriptPane(Vertical, can_focus=True):
 
     def _write(self, segment: StoredSegment) -> None:
         self._pending.append(segment)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self.set_timer(FLUSH_SECONDS, self._flush)
+        if self._flush_timer is None:
+            self._held_since = time.monotonic()
+            self._flush_timer = self.set_timer(FLUSH_SECONDS, self._flush)
 
     def _flush(self) -> None:
-        self._flush_scheduled = False
+        self._flush_timer = None
+        now = time.monotonic()
+        # The dashboard notes when the last key came (TriageApp.last_key_at).
+        since_key = now - getattr(self.app, "last_key_at", 0.0)
+        if since_key < KEY_QUIET_SECONDS:
+            held = now - self._held_since
+            if held >= HOLD_SECONDS:
+                # Held long enough while keys keep coming: the lines go right after the
+                # next key's frame (key_repainted), in the pause before the key after it.
+                self._after_next_key = True
+            self._flush_timer = self.set_timer(
+                KEY_QUIET_SECONDS - since_key if self._after_next_key
+                else min(KEY_QUIET_SECONDS - since_key, HOLD_SECONDS - held), self._flush)
+            return
+        self._write_pending()
+
+    def key_repainted(self) -> None:
+        """A key's frame is on screen (TriageApp calls this after each key)."""
+        if self._after_next_key:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        self._after_next_key = False
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        if not self._pending:
+            return
         # Lines beyond the log's cap would be dropped as soon as written: skip rendering them.
         pending, self._pending = self._pending[-MAX_LINES:], []
         # Follow new lines only while the reader is at the bottom.
