@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from tui.mail.batching import TokenCalibration
+from tui.summaries.planner import SummaryPlan, plan_summary
+from tui.summaries.prompt import segment_lines
 from tui.transcripts.records import StoredSegment
 from tui.transcripts.store import TranscriptStore
 
@@ -47,3 +50,11 @@ def write_meeting(store: TranscriptStore, folder: Path, segments: int = 100,
     srt.write_text("1\n00:00:00,250 --> 00:00:04,000\nGood morning\n")
     store.finish(digest, [srt], "en")
     return digest
+
+
+def predicted_plan(store: TranscriptStore, digest: str, *, num_ctx: int,
+                   reserve: int) -> SummaryPlan:
+    """The passes the planner predicts for a stored transcript, before any calibration: what
+    the runner starts from."""
+    lines = segment_lines(store.segments(digest), store.speaker_names(digest))
+    return plan_summary(lines, num_ctx=num_ctx, reserve=reserve, calibration=TokenCalibration())

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.functional.summaries.meeting import write_meeting
+from tests.functional.summaries.meeting import predicted_plan, write_meeting
 from tests.functional.summaries.test_llama_server import NUM_CTX, RESERVE, Recorder
 from tests.services.llama_engine import smollm2
 from tui.config import BudgetConfig, Config, LlamaCppConfig, LlmConfig, PathsConfig
 from tui.llm import make_backend
-from tui.mail.batching import TokenCalibration
-from tui.summaries.planner import plan_summary
-from tui.summaries.prompt import segment_lines
 from tui.summaries.runner import Summariser
 from tui.summaries.schema import MeetingSummary
 from tui.summaries.store import SummaryState, SummaryStore
@@ -35,9 +32,7 @@ def test_a_meeting_is_summarised_through_the_embedded_engine(
     store = SummaryStore(database)
     try:
         digest = write_meeting(transcripts, tmp_path, segments=12)
-        lines = segment_lines(transcripts.segments(digest), transcripts.speaker_names(digest))
-        predicted = plan_summary(lines, num_ctx=NUM_CTX, reserve=RESERVE,
-                                 calibration=TokenCalibration())
+        predicted = predicted_plan(transcripts, digest, num_ctx=NUM_CTX, reserve=RESERVE)
         runner = Summariser(store, transcripts, model, num_ctx=NUM_CTX, reserve=RESERVE,
                             output_dir=tmp_path / "out")
 

@@ -15,18 +15,16 @@ from typing import Any
 
 import pytest
 
-from tests.functional.summaries.meeting import write_meeting
+from tests.functional.summaries.meeting import predicted_plan, write_meeting
 from tests.services.llama_server import LlamaServer
 from tui.config import BudgetConfig, Config, LlmConfig, OpenAIConfig, PathsConfig
 from tui.llm import make_backend
 from tui.llm.protocol import BatchReply, TriageBackend
 from tui.llm.slot import LlmSlot
-from tui.mail.batching import TokenCalibration
 from tui.mail.events import TriageFailed, VerdictReady
 from tui.mail.pipeline import MailPipeline
 from tui.mail.store import MailStore
 from tui.summaries.events import SummaryProgress, SummaryReady
-from tui.summaries.planner import plan_summary
 from tui.summaries.prompt import segment_lines
 from tui.summaries.runner import Summariser
 from tui.summaries.schema import MeetingSummary
@@ -111,9 +109,7 @@ def test_a_long_meeting_takes_the_predicted_passes_and_resumes_after_a_stop(
     recorder = Recorder(model)
     runner, transcripts, _ = summariser(config, model)
     digest = write_meeting(transcripts, tmp_path, segments=40)
-    lines = segment_lines(transcripts.segments(digest), transcripts.speaker_names(digest))
-    predicted = plan_summary(lines, num_ctx=NUM_CTX, reserve=RESERVE,
-                             calibration=TokenCalibration())
+    predicted = predicted_plan(transcripts, digest, num_ctx=NUM_CTX, reserve=RESERVE)
     assert predicted.map_passes >= 2 and predicted.reduce_passes >= 1
 
     # First run: stopped as soon as the first pass has its note ("the app quits").

@@ -11,13 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.functional.summaries.meeting import write_meeting
+from tests.functional.summaries.meeting import predicted_plan, write_meeting
 from tests.services.ollama_server import FakeOllamaServer
 from tui.config import BudgetConfig, Config, OllamaConfig, PathsConfig
 from tui.llm import make_backend
-from tui.mail.batching import TokenCalibration
-from tui.summaries.planner import plan_summary
-from tui.summaries.prompt import segment_lines
 from tui.summaries.runner import Summariser
 from tui.summaries.schema import MeetingSummary
 from tui.summaries.store import SummaryState, SummaryStore
@@ -54,9 +51,7 @@ def test_a_long_meeting_is_summarised_through_ollamas_api(
     store = SummaryStore(database)
     try:
         digest = write_meeting(transcripts, tmp_path, segments=200)
-        lines = segment_lines(transcripts.segments(digest), transcripts.speaker_names(digest))
-        predicted = plan_summary(lines, num_ctx=NUM_CTX, reserve=RESERVE,
-                                 calibration=TokenCalibration())
+        predicted = predicted_plan(transcripts, digest, num_ctx=NUM_CTX, reserve=RESERVE)
         assert predicted.map_passes >= 2 and predicted.reduce_passes >= 1
         runner = Summariser(store, transcripts, make_backend(config), num_ctx=NUM_CTX,
                             reserve=RESERVE, output_dir=tmp_path / "out")
