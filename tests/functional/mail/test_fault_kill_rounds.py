@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,19 +21,14 @@ from tests.functional.mail.fault_checks import assert_all_triaged_once, server_v
 from tests.services import mail_corpus
 from tests.services.dovecot import DovecotServer
 from tests.services.ollama_server import FakeOllamaServer
+from tests.services.state_rows import state_rows
 from tui.mail.store import MailStore
 
 KILL_ROUNDS = 3
 
 
 def states(database: Path) -> list[str]:
-    if not database.exists():
-        return []
-    try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
-            return [row[0] for row in db.execute("SELECT state FROM messages")]
-    except sqlite3.OperationalError:
-        return []
+    return [row[0] for row in state_rows(database, "SELECT state FROM messages")]
 
 
 @pytest.mark.parametrize("seed", [3, 2026])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,19 +13,14 @@ from pathlib import Path
 from tests.functional.summaries.test_llama_server import ALIAS, NUM_CTX, RESERVE
 from tests.services.llama_server import LlamaServer
 from tests.services.speech import Dialogue
+from tests.services.state_rows import state_rows
 from tests.services.watch_config import cpu_watch_config
 from tests.waiting import wait_until
 
 
 def _summary_state(database: Path) -> tuple[str, str | None] | None:
-    if not database.exists():
-        return None
-    try:
-        with sqlite3.connect(database) as db:
-            row = db.execute("SELECT state, raw_reply FROM summaries").fetchone()
-    except sqlite3.OperationalError:  # the table is made when the summaries open
-        return None
-    return (row[0], row[1]) if row else None
+    rows = state_rows(database, "SELECT state, raw_reply FROM summaries")
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def test_watch_summarises_each_finished_transcript(

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.services.speech import Dialogue
+from tests.services.state_rows import state_rows
 from tests.services.watch_config import cpu_watch_config
 from tests.waiting import wait_until
 
@@ -26,13 +27,7 @@ FORMATS = ["json", "srt", "tsv", "txt", "vtt"]
 
 
 def rows(database: Path) -> list[tuple[str, str, int]]:
-    if not database.exists():
-        return []
-    try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
-            return list(db.execute("SELECT content_hash, state, attempts FROM audio_files"))
-    except sqlite3.OperationalError:
-        return []
+    return state_rows(database, "SELECT content_hash, state, attempts FROM audio_files")
 
 
 def distinct_recordings(dialogue: Dialogue, folder: Path, count: int) -> list[Path]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tests.conftest import run_cli
 from tests.services.speech import Dialogue
+from tests.services.state_rows import state_rows
 from tests.services.watch_config import cpu_watch_config
 from tests.waiting import wait_until
 from tui.adapters.state_lock import lock_path_for
@@ -28,13 +29,7 @@ def lock_owner(database: Path) -> int | None:
 
 
 def file_states(database: Path) -> list[tuple[str, int]]:
-    if not database.exists():
-        return []
-    try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
-            return list(db.execute("SELECT state, attempts FROM audio_files"))
-    except sqlite3.OperationalError:  # the owner is still creating the schema
-        return []
+    return state_rows(database, "SELECT state, attempts FROM audio_files")
 
 
 def mode(path: Path) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.conftest import run_cli
 from tests.services.speech import Dialogue
+from tests.services.state_rows import state_rows
 from tests.services.watch_config import cpu_watch_config
 from tests.waiting import wait_until
 
@@ -66,14 +67,8 @@ def test_a_failed_file_is_reported_in_words(tmp_path: Path, tiny_model_dir: Path
 
 
 def _state(database: Path) -> tuple[str, int] | None:
-    if not database.exists():
-        return None
-    try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
-            row = db.execute("SELECT state, attempts FROM audio_files").fetchone()
-    except sqlite3.OperationalError:
-        return None
-    return (row[0], row[1]) if row else None
+    rows = state_rows(database, "SELECT state, attempts FROM audio_files")
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def test_watch_killed_mid_file_resumes_after_restart(
