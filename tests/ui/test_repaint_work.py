@@ -23,6 +23,19 @@ def segment(index: int) -> StoredSegment:
                          f"line {index}: the quarterly budget meeting starts at nine", "SPEAKER_00")
 
 
+def record_refreshes(widget: Any) -> list[bool]:
+    """From now on, each refresh of `widget`: True where it asked for a layout."""
+    refreshes: list[bool] = []
+    refresh = widget.refresh
+
+    def recording_refresh(*regions: Any, **flags: Any) -> Any:
+        refreshes.append(bool(flags.get("layout")))
+        return refresh(*regions, **flags)
+
+    widget.refresh = recording_refresh
+    return refreshes
+
+
 async def lines_written(pilot: Any, log: Any, count: int) -> None:
     for _ in range(200):
         if len(log.entries) >= count:
@@ -40,14 +53,7 @@ async def test_streamed_lines_scroll_the_log_without_a_layout() -> None:
         for index in range(4, 300):  # enough to overflow: the scrollbar appears (a layout)
             app.receive(SegmentTranscribed(digest, segment(index)))
         await lines_written(pilot, log, 300)
-        layouts: list[bool] = []
-        refresh = log.refresh
-
-        def counting_refresh(*regions: Any, **flags: Any) -> Any:
-            layouts.append(bool(flags.get("layout")))
-            return refresh(*regions, **flags)
-
-        log.refresh = counting_refresh  # type: ignore[method-assign]
+        layouts = record_refreshes(log)
         for index in range(300, 600):
             app.receive(SegmentTranscribed(digest, segment(index)))
         await lines_written(pilot, log, 600)
@@ -70,21 +76,13 @@ async def test_the_preview_keeps_its_height_and_moving_lays_nothing_out() -> Non
         table = app.query_one("#triage-table")
         table.focus()
         await pilot.pause()
-        layouts: list[str] = []
-        refresh = preview.refresh
-
-        def counting_refresh(*regions: Any, **flags: Any) -> Any:
-            if flags.get("layout"):
-                layouts.append("preview")
-            return refresh(*regions, **flags)
-
-        preview.refresh = counting_refresh  # type: ignore[method-assign]
+        refreshes = record_refreshes(preview)
         for key in ["G", "k", "j", "k", "k", "g", "j", "G"]:  # long, short and long mails
             await pilot.press(key)
             await pilot.pause()
             assert preview.content_region.height == 8, key  # height 9, less the rule
             assert str(preview.content.plain).startswith(f"m{table.cursor_row + 1} ")
-        assert layouts == []
+        assert not any(refreshes)  # repainted, never laid out
 
 
 async def test_the_key_bar_repaints_only_when_its_keys_change_and_never_lays_out() -> None:
@@ -92,14 +90,7 @@ async def test_the_key_bar_repaints_only_when_its_keys_change_and_never_lays_out
     async with app.run_test(size=(120, 36)) as pilot:
         await feed_sample_data(pilot)
         footer = app.query_one(KeyFooter)
-        refreshes: list[bool] = []
-        refresh = footer.refresh
-
-        def counting_refresh(*regions: Any, **flags: Any) -> Any:
-            refreshes.append(bool(flags.get("layout")))
-            return refresh(*regions, **flags)
-
-        footer.refresh = counting_refresh  # type: ignore[method-assign]
+        refreshes = record_refreshes(footer)
         for key in "jjjkk":
             await pilot.press(key)
         await pilot.pause(0.1)
