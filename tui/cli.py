@@ -23,7 +23,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-
 class _CommandParser(argparse.ArgumentParser):
     """A sub-command's parser that gets its arguments when first used (to parse, or for its
     help): `triage-tui` alone, the dashboard, imports no command module before its first

@@ -120,26 +120,24 @@ class TriageApp(App[None]):
         self.inbox = EventInbox(lambda: self.post_message(EventsArrived()))
         self.stopped: StoppedCleanly | None = None  # what quitting left behind, if anything
         self.last_key_at = 0.0  # time.monotonic() of the last key pressed
+        self._transcripts = TranscriptPane(id="transcripts")  # told of keys, see on_event
 
     def compose(self) -> ComposeResult:
-        config = self.config
+        # What the panes take from the config is handed to them in _configured, at mount
+        # with a config, or once it is read after the first frame.
         yield Header()
         yield ServiceStatus(id="services")
         with Horizontal(id="panes"):
-            yield TranscriptPane(config.paths.drop_folder if config else None,
-                                 whisper_model=config.whisperx.model if config else "large-v3",
-                                 id="transcripts")
-            yield TriagePane(archive_folder=config.imap.archive_folder if config else "Archive",
-                             id="triage")
-        yield GpuPanel(warn_headroom_bytes=gib_to_bytes(
-            config.budget.warn_headroom_gib if config else 0), id="gpu")
+            yield self._transcripts
+            yield TriagePane(id="triage")
+        yield GpuPanel(warn_headroom_bytes=0, id="gpu")
         yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(TriagePane).focus()  # start in the mail list, where the review keys are
         self.query_one(GpuPanel).border_title = "GPU"
         if self.config is not None:
-            self._set_up(self.config)
+            self._configured(self.config)
         if self.tune_gc:
             self.call_after_refresh(tune_garbage_collector)
 
@@ -162,19 +160,16 @@ class TriageApp(App[None]):
         self.call_from_thread(self._configured, config)
 
     def _configured(self, config: Config) -> None:
-        """The config read after the first frame: the panes learn what they name, then the
-        services start as they would have at mount."""
+        """The config, given at mount or read after the first frame: the panes learn what
+        they name, then the services start."""
         self.config = config
-        self.query_one(TranscriptPane).configure(config.paths.drop_folder,
-                                                 whisper_model=config.whisperx.model)
+        self._transcripts.configure(config.paths.drop_folder,
+                                    whisper_model=config.whisperx.model)
         self.query_one(TriagePane).archive_folder = config.imap.archive_folder
         self.query_one(GpuPanel).warn_headroom_bytes = gib_to_bytes(
             config.budget.warn_headroom_gib)
         for note in dict.fromkeys(config.deprecations):
             self.notify(note, severity="warning", timeout=15, markup=False)
-        self._set_up(config)
-
-    def _set_up(self, config: Config) -> None:
         if self.services is None:
             from tui.runtime.services import Services
 
@@ -192,12 +187,9 @@ class TriageApp(App[None]):
             # Keys first: the transcript pane holds new lines back while keys come, and
             # writes those held too long right after a key's frame.
             self.last_key_at = time.monotonic()
-            self.call_after_refresh(self._key_repainted)
+            if self._transcripts.waits_for_a_key:
+                self.call_after_refresh(self._transcripts.key_repainted)
         await super().on_event(event)
-
-    def _key_repainted(self) -> None:
-        for pane in self.query(TranscriptPane):  # none on a screen without the dashboard
-            pane.key_repainted()
 
     def receive(self, event: object) -> None:
         """The pipelines' listener (any thread): events queue in the inbox."""
@@ -207,7 +199,7 @@ class TriageApp(App[None]):
 
     @work(thread=True, exclusive=True, group="checks", exit_on_error=False)
     def check_services(self) -> None:
-        assert self.services is not None  # started by _set_up
+        assert self.services is not None  # made by _configured
         self.services.check(self.receive)
 
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)

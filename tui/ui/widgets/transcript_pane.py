@@ -81,7 +81,7 @@ class TranscriptPane(Vertical, can_focus=True):
             self.name = name
             super().__init__()
 
-    def __init__(self, drop_folder: Path | None, *, whisper_model: str = "large-v3",
+    def __init__(self, drop_folder: Path | None = None, *, whisper_model: str = "large-v3",
                  **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.drop_folder = drop_folder
@@ -113,7 +113,7 @@ class TranscriptPane(Vertical, can_focus=True):
         return f"waiting for recordings in {self.drop_folder}"
 
     def configure(self, drop_folder: Path, *, whisper_model: str) -> None:
-        """The config, read after the first frame (TriageApp without a config)."""
+        """What the config names (TriageApp._configured)."""
         waiting = self.query_one("#transcript-status", Static).content == self._waiting_text()
         self.drop_folder, self.whisper_model = drop_folder, whisper_model
         if waiting:  # nothing has been said about a recording yet
@@ -149,8 +149,13 @@ class TranscriptPane(Vertical, can_focus=True):
             return
         self._write_pending()
 
+    @property
+    def waits_for_a_key(self) -> bool:
+        """Lines held too long wait for the next key's frame (key_repainted)."""
+        return self._after_next_key
+
     def key_repainted(self) -> None:
-        """A key's frame is on screen (TriageApp calls this after each key)."""
+        """A key's frame is on screen (TriageApp calls this after a key while lines wait)."""
         if self._after_next_key:
             self._write_pending()
 
