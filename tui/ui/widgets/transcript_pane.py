@@ -8,7 +8,7 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import ProgressBar, Static
@@ -40,6 +40,7 @@ from tui.transcripts.plain_failures import explain_failure
 from tui.transcripts.records import StoredSegment
 from tui.ui.messages import SearchRequested
 from tui.ui.transcript_view import LogEntry, segment_entry
+from tui.ui.widgets.focus_frame import FocusFrame
 from tui.ui.widgets.wrapping_log import WrappingLog
 
 log = logging.getLogger(__name__)
@@ -48,14 +49,19 @@ MAX_LINES = 2000
 # Lines arriving in a burst are written together at most this often: rendering each one as
 # it comes would keep the event loop busy and delay key presses.
 FLUSH_SECONDS = 0.05
-# Keys first: while the user is pressing keys, new lines wait for a pause of this long (but
-# no longer than HOLD_SECONDS in all), so that a key's repaint does not queue behind theirs
-# (a repaint with new lines was ~10-20 ms on the 2-core machine; bench/dashboard_latency.py).
+# Lines are written in slices of about SLICE_SECONDS of work (sized by what the last lines
+# cost), one slice every FLUSH_SECONDS while lines wait, so that a key never waits for a whole
+# burst (a second of lines at 100 a second took ~45 ms to wrap and draw on the 2-core
+# machine; bench/dashboard_latency.py). Keys first: while the user is pressing keys (one came
+# in the last KEY_QUIET_SECONDS), one slice at most every HOLD_SECONDS, so that nearly every
+# key's frame is drawn without the log's (~10 ms more); the lines held meanwhile follow in
+# slices once the keys pause.
 KEY_QUIET_SECONDS = 0.15
 HOLD_SECONDS = 1.0
+SLICE_SECONDS = 0.008
 
 
-class TranscriptPane(Vertical, can_focus=True):
+class TranscriptPane(FocusFrame, can_focus=True):
     BINDINGS = [
         Binding("j", "scroll(1)", "Down", show=False, id="transcript.down"),
         Binding("k", "scroll(-1)", "Up", show=False, id="transcript.up"),
@@ -96,8 +102,8 @@ class TranscriptPane(Vertical, can_focus=True):
         self._current: str | None = None
         self._pending: list[StoredSegment] = []
         self._flush_timer: Timer | None = None  # set while lines wait to be written
-        self._held_since = 0.0
-        self._after_next_key = False
+        self._seconds_per_line = 0.0005  # what writing one line cost lately (slices)
+        self._written_at = 0.0  # time.monotonic() of the last slice written
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="transcript-head"):
@@ -129,7 +135,6 @@ class TranscriptPane(Vertical, can_focus=True):
     def _write(self, segment: StoredSegment) -> None:
         self._pending.append(segment)
         if self._flush_timer is None:
-            self._held_since = time.monotonic()
             self._flush_timer = self.set_timer(FLUSH_SECONDS, self._flush)
 
     def _flush(self) -> None:
@@ -137,40 +142,32 @@ class TranscriptPane(Vertical, can_focus=True):
         now = time.monotonic()
         # The dashboard notes when the last key came (TriageApp.last_key_at).
         since_key = now - getattr(self.app, "last_key_at", 0.0)
-        if since_key < KEY_QUIET_SECONDS:
-            held = now - self._held_since
-            if held >= HOLD_SECONDS:
-                # Held long enough while keys keep coming: the lines go right after the
-                # next key's frame (key_repainted), in the pause before the key after it.
-                self._after_next_key = True
+        since_written = now - self._written_at
+        if since_key < KEY_QUIET_SECONDS and since_written < HOLD_SECONDS:
             self._flush_timer = self.set_timer(
-                KEY_QUIET_SECONDS - since_key if self._after_next_key
-                else min(KEY_QUIET_SECONDS - since_key, HOLD_SECONDS - held), self._flush)
+                min(KEY_QUIET_SECONDS - since_key, HOLD_SECONDS - since_written), self._flush)
             return
-        self._write_pending()
+        self._write_pending(self._slice_size())
+        if self._pending:
+            self._flush_timer = self.set_timer(FLUSH_SECONDS, self._flush)
 
-    @property
-    def waits_for_a_key(self) -> bool:
-        """Lines held too long wait for the next key's frame (key_repainted)."""
-        return self._after_next_key
+    def _slice_size(self) -> int:
+        return max(1, int(SLICE_SECONDS / self._seconds_per_line))
 
-    def key_repainted(self) -> None:
-        """A key's frame is on screen (TriageApp calls this after a key while lines wait)."""
-        if self._after_next_key:
-            self._write_pending()
-
-    def _write_pending(self) -> None:
-        self._after_next_key = False
-        if self._flush_timer is not None:
-            self._flush_timer.stop()
-            self._flush_timer = None
-        if not self._pending:
-            return
+    def _write_pending(self, limit: int) -> None:
+        """The oldest `limit` waiting lines."""
         # Lines beyond the log's cap would be dropped as soon as written: skip rendering them.
-        pending, self._pending = self._pending[-MAX_LINES:], []
+        waiting = self._pending[-MAX_LINES:]
+        batch, self._pending = waiting[:limit], waiting[limit:]
+        if not batch:
+            return
+        started = time.perf_counter()
         # Follow new lines only while the reader is at the bottom.
-        self.lines.write([self._line(segment) for segment in pending],
+        self.lines.write([self._line(segment) for segment in batch],
                          follow=self.lines.is_vertical_scroll_end)
+        self._seconds_per_line = (self._seconds_per_line
+                                  + (time.perf_counter() - started) / len(batch)) / 2
+        self._written_at = time.monotonic()
 
     def _rewrite(self, digest: str) -> None:
         self._pending.clear()
