@@ -251,6 +251,12 @@ def _cmd_search(args: argparse.Namespace, config) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     """The dashboard paints first and reads the config on a thread after its first frame
     (a config it cannot use ends it as before: the problem on stderr, status 2)."""
+    import gc
+
+    # What start-up makes lives as long as the dashboard: collecting would only walk it
+    # (~20 ms of the first frame). The collector comes back on, tuned, once the first frame
+    # is up (tune_gc, tui.ui.app.tune_garbage_collector).
+    gc.disable()
     from tui.ui.app import make_app
 
     app = make_app(load_config=lambda: _config_for_dashboard(args.config), tune_gc=True)

@@ -4,6 +4,7 @@ first frame, and a config it cannot use still ends the run with the problem and 
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
@@ -13,7 +14,7 @@ from tests.waiting import dashboard_settled
 from tui.adapters.nvml import GpuUnavailable
 from tui.cli import _config_for_dashboard
 from tui.config import Config, OllamaConfig, PathsConfig
-from tui.ui.app import make_app
+from tui.ui.app import GC_THRESHOLDS, make_app
 from tui.ui.widgets.gpu_panel import GpuPanel
 from tui.ui.widgets.service_status import ServiceStatus
 from tui.ui.widgets.transcript_pane import TranscriptPane
@@ -36,7 +37,11 @@ def test_the_first_frames_path_imports_no_config_models_services_or_commands() -
                             text=True, check=True, cwd=Path(__file__).parents[2]).stdout.split()
     for heavy in ("pydantic", "tui.config", "tui.runtime.services", "tui.mail.verdicts",
                   "tui.budget.plan", "tui.ui.screens.plan_screen", "tui.commands.transcribe",
-                  "tui.commands.init", "imapclient", "ollama", "sqlite3"):
+                  "tui.commands.init", "imapclient", "ollama", "sqlite3",
+                  # the event and record types come with the first event
+                  "tui.transcripts.events", "tui.mail.events", "tui.summaries.events",
+                  "tui.runtime.events", "tui.mail.records", "tui.transcripts.records",
+                  "tui.adapters.nvml"):
         assert heavy not in loaded, f"{heavy} is imported before the first frame"
     assert "textual.app" in loaded and "tui.ui.widgets.triage_pane" in loaded
 
@@ -113,3 +118,23 @@ async def test_deprecated_keys_are_shown_in_the_dashboard_and_logged(
     assert any("[ollama] temperature is deprecated; use [llm] temperature" in note
                for note in shown), shown
     assert "[ollama] temperature is deprecated" in log_file.read_text()
+
+
+async def test_the_collector_off_for_start_up_comes_back_on_tuned_after_the_first_frame(
+        tmp_path: Path, user_env: dict[str, str]) -> None:
+    # `triage-tui` turns the cyclic collector off before it imports the dashboard (tui.cli):
+    # were it not turned on again, cycles would never be freed for as long as it runs.
+    config = Config(paths=PathsConfig(drop_folder=tmp_path / "drop"),
+                    ollama=OllamaConfig(host="http://127.0.0.1:9"))
+    defaults = gc.get_threshold()
+    gc.disable()
+    try:
+        app = make_app(config, gpu_reader=lambda: NO_GPU, start_services=False, tune_gc=True)
+        async with app.run_test() as pilot:
+            await pilot.pause(0.2)
+            assert gc.isenabled()
+            assert gc.get_threshold() == GC_THRESHOLDS
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*defaults)
+        gc.enable()

@@ -21,11 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
-from tui.adapters.nvml import process_name, read_gpus
 from tui.budget.units import gib_to_bytes
-from tui.gpu_sampler import GpuReader
-from tui.runtime.events import StoppedCleanly
-from tui.search.records import MAIL, SCOPES, SearchHit
 from tui.ui.event_inbox import EventInbox
 from tui.ui.messages import EventsArrived, SearchRequested
 from tui.ui.widgets.gpu_panel import GpuPanel
@@ -38,7 +34,10 @@ from tui.ui.widgets.triage_pane import TriagePane
 # dashboard's first frame waits for none of them (bench/dashboard_latency.py, first frame).
 if TYPE_CHECKING:
     from tui.config import Config
+    from tui.gpu_sampler import GpuReader
+    from tui.runtime.events import StoppedCleanly
     from tui.runtime.services import Services
+    from tui.search.records import SearchHit
     from tui.transcripts.pipeline import TranscriptPipeline
     from tui.transcripts.records import StoredSegment
     from tui.ui.screens.search_screen import SearchChoice
@@ -108,8 +107,8 @@ class TriageApp(App[None]):
 
     def __init__(self, config: Config | None = None, *,
                  load_config: Callable[[], Config] | None = None,
-                 gpu_reader: GpuReader = read_gpus,
-                 process_namer: Callable[[int], str] = process_name,
+                 gpu_reader: GpuReader | None = None,
+                 process_namer: Callable[[int], str] | None = None,
                  start_services: bool = True, run_doctor: bool = True,
                  services: Services | None = None, tune_gc: bool = False) -> None:
         """With a `config`, the dashboard is set up as it mounts. Without one, `load_config`
@@ -121,8 +120,10 @@ class TriageApp(App[None]):
         super().__init__()
         self.config = config
         self._load_config = load_config
-        self.gpu_reader = gpu_reader
-        self.process_namer = process_namer
+        if gpu_reader is None or process_namer is None:
+            from tui.adapters.nvml import process_name, read_gpus
+        self.gpu_reader = gpu_reader or read_gpus  # NVML's, unless a test or bench says
+        self.process_namer = process_namer or process_name
         self.start_services = start_services
         self.run_doctor = run_doctor
         self.tune_gc = tune_gc  # process-wide: for the process that runs the dashboard only
@@ -300,6 +301,7 @@ class TriageApp(App[None]):
         if services is None:
             self.notify("search: still starting, try again in a moment", severity="warning")
             return
+        from tui.search.records import SCOPES
         from tui.ui.screens.search_screen import SearchScreen
 
         kinds = SCOPES[scope]
@@ -315,6 +317,8 @@ class TriageApp(App[None]):
         transcript scrolled to it."""
         if choice is None:
             return
+        from tui.search.records import MAIL
+
         hit = choice.hit
         if hit.kind == MAIL:
             self.query_one(TriagePane).show_search_choice(
@@ -389,10 +393,12 @@ class TriageApp(App[None]):
 
 
 def tune_garbage_collector() -> None:
-    """See GC_THRESHOLDS. Collected first, so no garbage is frozen."""
+    """See GC_THRESHOLDS. Collected first, so no garbage is frozen; turned on (`triage-tui`
+    starts with it off)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    gc.enable()
 
 
 def make_app(config: Config | None = None, **kwargs: Any) -> TriageApp:

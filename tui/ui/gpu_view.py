@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tui.adapters.nvml import GpuMemorySample
-from tui.gpu_sampler import GpuReading
-
 if TYPE_CHECKING:
+    from tui.adapters.nvml import GpuMemorySample
     from tui.budget.plan import CardBudget, Plan
+    from tui.gpu_sampler import GpuReading
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rich.console import Console
 from rich.text import Text
 
-from tui.check_result import CheckResult
-from tui.mail.events import ImapStatus, TriageStatus
-from tui.runtime.events import ServiceStarted
-from tui.transcripts.events import AsrPaused
+if TYPE_CHECKING:
+    from tui.check_result import CheckResult
+    from tui.mail.events import ImapStatus, TriageStatus
+    from tui.runtime.events import ServiceStarted
+    from tui.transcripts.events import AsrPaused
 
 Level = Literal["ok", "waiting", "problem"]
 Detail = Literal["all", "problems", "causes", "names"]

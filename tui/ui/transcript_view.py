@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
 
-from tui.transcripts.records import StoredSegment
+if TYPE_CHECKING:
+    from tui.transcripts.records import StoredSegment
 
 SPEAKER_STYLES = ("bold cyan", "bold magenta", "bold green", "bold yellow", "bold blue",
                   "bold red", "bold bright_cyan", "bold bright_magenta")

@@ -4,10 +4,12 @@ cells, and the selected mail's details."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from tui.mail.records import StoredMessage, StoredVerdict
+if TYPE_CHECKING:
+    from tui.mail.records import StoredMessage, StoredVerdict
 
 PRIORITY_STYLES = {"urgent": "bold red", "high": "yellow", "normal": "", "low": "dim"}
 PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}

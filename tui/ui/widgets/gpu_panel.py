@@ -8,10 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from tui.runtime.events import PlanComputed
-from tui.transcripts.events import WorkerMemory
 from tui.ui.gpu_view import (
-    GpuReading,
     bar_cells,
     budget_segments,
     headroom_warning,
@@ -21,6 +18,7 @@ from tui.ui.gpu_view import (
 
 if TYPE_CHECKING:
     from tui.budget.plan import CardBudget, Plan
+    from tui.gpu_sampler import GpuReading
     from tui.planning.service import PlanResult
 
 SEGMENT_STYLES = {
@@ -61,6 +59,12 @@ class GpuPanel(Static, can_focus=True):
     def apply(self, event: object) -> None:
         """The plan, a new NVML reading, or the WhisperX worker's pid (its share is labelled as
         WhisperX's); other events are ignored."""
+        # Imported with the first event: the first frame waits for none of the event types
+        # (bench/dashboard_latency.py, first frame).
+        from tui.gpu_sampler import GpuReading
+        from tui.runtime.events import PlanComputed
+        from tui.transcripts.events import WorkerMemory
+
         if isinstance(event, PlanComputed):
             self.plan, self.plan_error = event.result, event.error
         elif isinstance(event, GpuReading):

@@ -5,14 +5,11 @@ line wraps between services (status_view.pack), and grows a line rather than cut
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.check_result import CheckResult
-from tui.mail.events import ImapStatus, TriageStatus
-from tui.runtime.events import ChecksDone, ServiceStarted
-from tui.transcripts.events import AsrPaused, AsrResumed
 from tui.ui.status_view import (
     ServiceState,
     from_asr_paused,
@@ -22,6 +19,9 @@ from tui.ui.status_view import (
     from_triage,
     pack,
 )
+
+if TYPE_CHECKING:
+    from tui.check_result import CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,12 @@ class ServiceStatus(Static):
 
     def apply(self, event: object) -> None:
         """A pipeline event that changes a service's live state; others are ignored."""
+        # Imported with the first event: the first frame waits for none of the event types
+        # (bench/dashboard_latency.py, first frame).
+        from tui.mail.events import ImapStatus, TriageStatus
+        from tui.runtime.events import ChecksDone, ServiceStarted
+        from tui.transcripts.events import AsrPaused, AsrResumed
+
         if isinstance(event, ChecksDone):
             self.set_checks(list(event.results))
         elif isinstance(event, ServiceStarted):

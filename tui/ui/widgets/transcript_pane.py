@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,35 +14,14 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import ProgressBar, Static
 
-from tui.summaries.events import (
-    SummaryDeferred,
-    SummaryFailed,
-    SummaryPlanned,
-    SummaryProgress,
-    SummaryQueued,
-    SummaryReady,
-)
-from tui.transcripts.download_words import describe_download
-from tui.transcripts.events import (
-    BatchSizeReduced,
-    DuplicateSkipped,
-    FileDone,
-    FileFailed,
-    FileQueued,
-    FileWarning,
-    ModelDownload,
-    Progress,
-    SegmentsRefined,
-    SegmentTranscribed,
-    StageChanged,
-    StepUnavailable,
-)
-from tui.transcripts.plain_failures import explain_failure
-from tui.transcripts.records import StoredSegment
 from tui.ui.messages import SearchRequested
 from tui.ui.transcript_view import LogEntry, segment_entry
 from tui.ui.widgets.focus_frame import FocusFrame
 from tui.ui.widgets.wrapping_log import WrappingLog
+
+if TYPE_CHECKING:
+    from tui.transcripts.events import ModelDownload
+    from tui.transcripts.records import StoredSegment
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +174,31 @@ class TranscriptPane(FocusFrame, can_focus=True):
     def apply(self, event: object) -> None:
         """A transcript pipeline event; others are ignored. Segment lines are written in
         batches (see FLUSH_SECONDS), so a burst of thousands costs one repaint."""
+        # Imported with the first event: the first frame waits for none of the event types
+        # (bench/dashboard_latency.py, first frame).
+        from tui.summaries.events import (
+            SummaryDeferred,
+            SummaryFailed,
+            SummaryPlanned,
+            SummaryProgress,
+            SummaryQueued,
+            SummaryReady,
+        )
+        from tui.transcripts.events import (
+            BatchSizeReduced,
+            DuplicateSkipped,
+            FileDone,
+            FileFailed,
+            FileQueued,
+            FileWarning,
+            ModelDownload,
+            Progress,
+            SegmentsRefined,
+            SegmentTranscribed,
+            StageChanged,
+            StepUnavailable,
+        )
+
         digest = getattr(event, "content_hash", "")
         if isinstance(event, StepUnavailable):
             log.warning("%s (fix: %s)", event.reason, event.fix)
@@ -258,6 +263,8 @@ class TranscriptPane(FocusFrame, can_focus=True):
             name = self._files.get(digest, (digest[:12], ""))[0]
             self._files[digest] = (name, "failed")
             self._drop_finished()
+            from tui.transcripts.plain_failures import explain_failure
+
             plain = explain_failure(event.reason, event.kind, model=self.whisper_model)
             self._status(f"{name}: failed: {plain.sentence} (then x retries it)")
             self.app.notify(f"{name}: {plain.sentence}", severity="error", timeout=15,
@@ -270,6 +277,13 @@ class TranscriptPane(FocusFrame, can_focus=True):
     def _apply_summary(self, event: object) -> None:
         """Where a file's summary stands, in the status line when the file is the current
         one; the summary itself is kept for the full-transcript screen (Enter)."""
+        from tui.summaries.events import (
+            SummaryDeferred,
+            SummaryFailed,
+            SummaryPlanned,
+            SummaryProgress,
+            SummaryReady,
+        )
         digest = getattr(event, "content_hash", "")
         name, state = self._files.get(digest, (digest[:12], ""))
         # The file's own state stays in the line ("done, 4 files written; summary …").
@@ -302,6 +316,8 @@ class TranscriptPane(FocusFrame, can_focus=True):
     def _show_download(self, event: ModelDownload) -> None:
         """A model the worker fetches on demand: the download in the status line and the bar
         (the recording waits for it); when a file is in, the recording's state again."""
+        from tui.transcripts.download_words import describe_download
+
         bar = self.query_one(ProgressBar)
         if not event.finished:
             self._status(describe_download(event))

@@ -20,17 +20,6 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import DataTable
 
-from tui.mail.events import (
-    ActionApplied,
-    ActionFailed,
-    ActionUndone,
-    MailArrived,
-    TriageDeferred,
-    TriageFailed,
-    TriageRequeued,
-    VerdictPreview,
-    VerdictReady,
-)
 from tui.mail.verdict_fields import SuggestedAction
 from tui.ui.messages import SearchRequested
 from tui.ui.triage_view import (
@@ -258,6 +247,20 @@ class TriagePane(FocusFrame):
 
     def apply(self, event: object) -> None:
         """A mail pipeline event; others are ignored."""
+        # Imported with the first event: the first frame waits for none of the event types
+        # (bench/dashboard_latency.py, first frame).
+        from tui.mail.events import (
+            ActionApplied,
+            ActionFailed,
+            ActionUndone,
+            MailArrived,
+            TriageDeferred,
+            TriageFailed,
+            TriageRequeued,
+            VerdictPreview,
+            VerdictReady,
+        )
+
         if isinstance(event, MailArrived):
             message = event.message
             state = (retry_state(message.retry_at - time.time()) if message.waiting
