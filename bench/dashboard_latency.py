@@ -11,6 +11,8 @@ XDG dirs, so no config: it comes up with every service "not set up") in a subpro
 pseudo-terminal of the chosen size; the clock runs from just before the process is spawned
 until the bytes it wrote to the terminal contain the three panes' titles (Transcripts, Triage,
 GPU), i.e. until the first full frame has been written. Interpreter start and imports count.
+In turns with it, the floor: a minimal Textual app of the same shape (MINIMAL_APP) started and
+timed the same way, since this machine's speed drifts between runs.
 
 Key to repaint: the real app (`TriageApp`, services not started, no doctor) under Textual's
 headless driver (`App.run_test`; `tune_gc=True`, as `triage-tui` runs it, unless
@@ -101,10 +103,51 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def first_frame_seconds(runs: int, size: tuple[int, int]) -> list[tuple[float, float]]:
+# The floor under any first frame here: a Textual app of the dashboard's shape (a title bar,
+# three bordered panes with the same titles, a key bar) and nothing else, started the same
+# way. This machine's speed drifts (every figure, Python's own start included, up to ~1.6x
+# slower at times), so the two are measured in turns and read side by side.
+MINIMAL_APP = """
+from textual.app import App
+from textual.containers import Horizontal
+from textual.widgets import Footer, Header, Static
+
+class Minimal(App):
+    CSS = "Static { border: round $primary; height: 1fr; width: 1fr; }"
+    BINDINGS = [("q", "quit", "Quit")]
+
+    def compose(self):
+        yield Header()
+        with Horizontal():
+            yield Static(id="transcripts")
+            yield Static(id="triage")
+        yield Static(id="gpu")
+        yield Footer()
+
+    def on_mount(self):
+        for name, title in (("transcripts", "Transcripts"), ("triage", "Triage"),
+                            ("gpu", "GPU")):
+            self.query_one("#" + name).border_title = title
+
+Minimal().run()
+"""
+
+
+def first_frame_seconds(runs: int, size: tuple[int, int]
+                        ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     """(wall, CPU) seconds from spawning `python -m tui` on a pty until its three panes are
-    drawn; the CPU time (the process's own) says how much of the wall time was waiting for a
-    core on a shared machine."""
+    drawn, and the same for MINIMAL_APP, in turns; the CPU time (the process's own) says how
+    much of the wall time was waiting for a core on a shared machine."""
+    dashboard: list[tuple[float, float]] = []
+    floor: list[tuple[float, float]] = []
+    for _ in range(runs):
+        dashboard += first_frames(1, size, ["-m", "tui"])
+        floor += first_frames(1, size, ["-c", MINIMAL_APP])
+    return dashboard, floor
+
+
+def first_frames(runs: int, size: tuple[int, int], arguments: list[str]
+                 ) -> list[tuple[float, float]]:
     columns, rows = size
     times = []
     for _ in range(runs):
@@ -119,7 +162,7 @@ def first_frame_seconds(runs: int, size: tuple[int, int]) -> list[tuple[float, f
 
             fcntl.ioctl(slave, termios.TIOCSWINSZ, termios_size)
             started = time.perf_counter()
-            process = subprocess.Popen([sys.executable, "-m", "tui"], stdin=slave,
+            process = subprocess.Popen([sys.executable, *arguments], stdin=slave,
                                        stdout=slave, stderr=slave, env=env,
                                        cwd=Path(__file__).resolve().parent.parent,
                                        start_new_session=True)
@@ -383,7 +426,7 @@ def main() -> int:
     args = parser.parse_args()
     args.size = tuple(int(part) for part in args.size.split("x"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    starts = first_frame_seconds(args.runs, args.size) if args.runs else []
+    starts, floor = first_frame_seconds(args.runs, args.size) if args.runs else ([], [])
     with tempfile.TemporaryDirectory() as home:
         for name in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
             os.environ[name] = f"{home}/{name.lower()}"
@@ -403,12 +446,13 @@ def main() -> int:
               f"{statistics.median(cpus) * 1000:>8.1f} {percentile(cpus, 0.95) * 1000:>8.1f}",
               file=out)
     print("-" * 73, file=out)
-    if starts:
-        walls, cpus = [wall for wall, _ in starts], [cpu for _, cpu in starts]
-        print(f"first frame (s), {len(starts)} runs: wall median {statistics.median(walls):.2f} "
-              f"(min {min(walls):.2f}, max {max(walls):.2f}); its CPU time median "
-              f"{statistics.median(cpus):.2f} (min {min(cpus):.2f}, max {max(cpus):.2f})",
-              file=out)
+    for name, frames in (("first frame (s)", starts), ("  a minimal Textual app", floor)):
+        if frames:
+            walls, cpus = [wall for wall, _ in frames], [cpu for _, cpu in frames]
+            print(f"{name}, {len(frames)} runs: wall median {statistics.median(walls):.2f} "
+                  f"(min {min(walls):.2f}, max {max(walls):.2f}); its CPU time median "
+                  f"{statistics.median(cpus):.2f} (min {min(cpus):.2f}, max {max(cpus):.2f})",
+                  file=out)
     print(f"keys took {result['keys_seconds']:.1f} s while {result['lines_during_keys']} "
           f"lines arrived; {result['frames']} frames, {result['bytes'] / 1e6:.1f} MB to the "
           f"terminal", file=out)
