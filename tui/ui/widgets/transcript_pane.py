@@ -173,7 +173,7 @@ class TranscriptPane(FocusFrame, can_focus=True):
 
     def apply(self, event: object) -> None:
         """A transcript pipeline event; others are ignored. Segment lines are written in
-        batches (see FLUSH_SECONDS), so a burst of thousands costs one repaint."""
+        slices (see SLICE_SECONDS), so a burst of thousands never holds a key up."""
         # Imported with the first event: the first frame waits for none of the event types
         # (bench/dashboard_latency.py, first frame).
         from tui.summaries.events import (
