@@ -176,14 +176,6 @@ class TranscriptPane(FocusFrame, can_focus=True):
         slices (see SLICE_SECONDS), so a burst of thousands never holds a key up."""
         # Imported with the first event: the first frame waits for none of the event types
         # (bench/dashboard_latency.py, first frame).
-        from tui.summaries.events import (
-            SummaryDeferred,
-            SummaryFailed,
-            SummaryPlanned,
-            SummaryProgress,
-            SummaryQueued,
-            SummaryReady,
-        )
         from tui.transcripts.events import (
             BatchSizeReduced,
             DuplicateSkipped,
@@ -222,9 +214,7 @@ class TranscriptPane(FocusFrame, can_focus=True):
         if isinstance(event, ModelDownload):
             self._show_download(event)
             return
-        if isinstance(event, (SummaryQueued, SummaryPlanned, SummaryProgress, SummaryReady,
-                              SummaryFailed, SummaryDeferred)):
-            self._apply_summary(event)
+        if self._apply_summary(event):
             return
         if isinstance(event, FileQueued):
             self._files[digest] = (Path(event.path).name, "queued")
@@ -274,16 +264,21 @@ class TranscriptPane(FocusFrame, can_focus=True):
         if not isinstance(event, (SegmentTranscribed, SegmentsRefined, Progress)):
             self._render_queue()  # the queue list changes with files, not with lines
 
-    def _apply_summary(self, event: object) -> None:
+    def _apply_summary(self, event: object) -> bool:
         """Where a file's summary stands, in the status line when the file is the current
-        one; the summary itself is kept for the full-transcript screen (Enter)."""
+        one; the summary itself is kept for the full-transcript screen (Enter). False for
+        an event that is not about a summary's progress."""
         from tui.summaries.events import (
             SummaryDeferred,
             SummaryFailed,
             SummaryPlanned,
             SummaryProgress,
+            SummaryQueued,
             SummaryReady,
         )
+        if not isinstance(event, (SummaryQueued, SummaryPlanned, SummaryProgress, SummaryReady,
+                                  SummaryFailed, SummaryDeferred)):
+            return False
         digest = getattr(event, "content_hash", "")
         name, state = self._files.get(digest, (digest[:12], ""))
         # The file's own state stays in the line ("done, 4 files written; summary …").
@@ -312,6 +307,7 @@ class TranscriptPane(FocusFrame, can_focus=True):
             text = f"{name} summary queued"
         if digest == self._current:
             self._status(text)
+        return True
 
     def _show_download(self, event: ModelDownload) -> None:
         """A model the worker fetches on demand: the download in the status line and the bar
