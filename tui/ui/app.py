@@ -75,9 +75,9 @@ class TranscriptLoaded(Message):
 
 class DashboardScreen(Screen[None]):
     """The dashboard's screen. Textual's Screen repaints itself, every widget on it, whenever
-    the focus moves (its `focused` reactive repaints); the widgets that gain and lose the
-    focus repaint themselves and the styles that change with it, so that whole-screen
-    repaint only cost each Tab ~30 ms on the 2-core machine (bench/dashboard_latency.py)."""
+    the focus moves (its `focused` reactive repaints), ~30 ms of each Tab on the 2-core
+    machine (bench/dashboard_latency.py); the widgets that gain and lose the focus, and those
+    whose styles change with it, repaint themselves without it."""
 
     focused: Reactive[Any] = Reactive(None, repaint=False)
 
@@ -177,7 +177,7 @@ class TriageApp(App[None]):
         they name, then the services start."""
         self.config = config
         self.query_one(TranscriptPane).configure(config.paths.drop_folder,
-                                    whisper_model=config.whisperx.model)
+                                                 whisper_model=config.whisperx.model)
         self.query_one(TriagePane).archive_folder = config.imap.archive_folder
         self.query_one(GpuPanel).warn_headroom_bytes = gib_to_bytes(
             config.budget.warn_headroom_gib)
