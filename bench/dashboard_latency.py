@@ -141,57 +141,55 @@ def first_frame_seconds(runs: int, size: tuple[int, int]
     dashboard: list[tuple[float, float]] = []
     floor: list[tuple[float, float]] = []
     for _ in range(runs):
-        dashboard += first_frames(1, size, ["-m", "tui"])
-        floor += first_frames(1, size, ["-c", MINIMAL_APP])
+        for times, arguments in ((dashboard, ["-m", "tui"]), (floor, ["-c", MINIMAL_APP])):
+            frame = first_frame(size, arguments)
+            if frame is not None:
+                times.append(frame)
     return dashboard, floor
 
 
-def first_frames(runs: int, size: tuple[int, int], arguments: list[str]
-                 ) -> list[tuple[float, float]]:
+def first_frame(size: tuple[int, int], arguments: list[str]) -> tuple[float, float] | None:
+    """(wall, CPU) seconds of one start of `python ARGUMENTS`, or None if it drew no frame."""
     columns, rows = size
-    times = []
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory() as home:
-            env = {**os.environ, "HOME": home, "XDG_STATE_HOME": f"{home}/state",
-                   "XDG_CONFIG_HOME": f"{home}/config", "XDG_DATA_HOME": f"{home}/data",
-                   "XDG_CACHE_HOME": f"{home}/cache", "TERM": "xterm-256color",
-                   "COLUMNS": str(columns), "LINES": str(rows)}
-            master, slave = pty.openpty()
-            termios_size = struct.pack("HHHH", rows, columns, 0, 0)
-            import fcntl
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "HOME": home, "XDG_STATE_HOME": f"{home}/state",
+               "XDG_CONFIG_HOME": f"{home}/config", "XDG_DATA_HOME": f"{home}/data",
+               "XDG_CACHE_HOME": f"{home}/cache", "TERM": "xterm-256color",
+               "COLUMNS": str(columns), "LINES": str(rows)}
+        master, slave = pty.openpty()
+        termios_size = struct.pack("HHHH", rows, columns, 0, 0)
+        import fcntl
 
-            fcntl.ioctl(slave, termios.TIOCSWINSZ, termios_size)
-            started = time.perf_counter()
-            process = subprocess.Popen([sys.executable, *arguments], stdin=slave,
-                                       stdout=slave, stderr=slave, env=env,
-                                       cwd=Path(__file__).resolve().parent.parent,
-                                       start_new_session=True)
-            os.close(slave)
-            seen = b""
-            try:
-                while time.perf_counter() - started < 30:
-                    ready, _, _ = select.select([master], [], [], 0.5)
-                    if not ready:
-                        continue
-                    try:
-                        chunk = os.read(master, 1 << 16)
-                    except OSError:
-                        break
-                    seen += chunk
-                    text = ANSI.sub(b"", seen)
-                    if all(word in text for word in (b"Transcripts", b"Triage", b"GPU")):
-                        times.append((time.perf_counter() - started,
-                                      cpu_seconds(process.pid)))
-                        break
-            finally:
-                os.write(master, b"q")
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, termios_size)
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, *arguments], stdin=slave,
+                                   stdout=slave, stderr=slave, env=env,
+                                   cwd=Path(__file__).resolve().parent.parent,
+                                   start_new_session=True)
+        os.close(slave)
+        seen = b""
+        try:
+            while time.perf_counter() - started < 30:
+                ready, _, _ = select.select([master], [], [], 0.5)
+                if not ready:
+                    continue
                 try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
-                os.close(master)
-    return times
+                    chunk = os.read(master, 1 << 16)
+                except OSError:
+                    break
+                seen += chunk
+                text = ANSI.sub(b"", seen)
+                if all(word in text for word in (b"Transcripts", b"Triage", b"GPU")):
+                    return time.perf_counter() - started, cpu_seconds(process.pid)
+        finally:
+            os.write(master, b"q")
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            os.close(master)
+    return None
 
 
 # -- sample data -----------------------------------------------------------------------
